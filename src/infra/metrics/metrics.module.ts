@@ -1,0 +1,17 @@
+import { Global, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { HttpMetrics, HttpMetricsMiddleware } from './http-metrics.middleware';
+import { MetricsController } from './metrics.controller';
+import { MetricsRegistry } from './metrics.registry';
+import { QueueMetricsCollector } from './queue-metrics.collector';
+
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [MetricsRegistry, HttpMetrics, QueueMetricsCollector],
+  exports: [MetricsRegistry, QueueMetricsCollector],
+})
+export class MetricsModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+}

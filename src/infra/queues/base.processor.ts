@@ -1,0 +1,26 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnModuleInit } from '@nestjs/common';
+import type { Job } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config';
+import { queuePolicies, type JobPayloads, type QueueName } from './queue-catalogue';
+import { WorkerRegistry } from './worker-registry';
+
+/**
+ * Base of every `@Processor`: applies the catalogue's concurrency and
+ * registers the worker for bounded shutdown. Subclasses stay thin: validate
+ * `job.data`, call a service, let errors propagate so BullMQ retries.
+ */
+export abstract class BaseProcessor<Q extends QueueName> extends WorkerHost implements OnModuleInit {
+  protected readonly logger = new Logger(this.constructor.name);
+  @Inject(APP_CONFIG) protected readonly config: AppConfig;
+  @Inject(WorkerRegistry) private readonly registry: WorkerRegistry;
+
+  protected abstract readonly queue: Q;
+
+  onModuleInit(): void {
+    this.worker.concurrency = queuePolicies(this.config)[this.queue].concurrency;
+    this.registry.add(this.worker);
+  }
+
+  abstract override process(job: Job<JobPayloads[Q]>): Promise<unknown>;
+}

@@ -1,0 +1,116 @@
+import type { JobsOptions } from 'bullmq';
+import type { AppConfig } from '../../config';
+
+/**
+ * The one catalogue of ZapHub's queues: names, default job options, payload
+ * types and job-id rules. Payloads carry ids only: the database row is the
+ * truth and a job is just a trigger, so a lost job can be re-created by a
+ * reconciler from the rows.
+ *
+ * BullMQ forbids ':' in queue names and custom job ids, and all-digit job ids.
+ */
+export const QueueName = {
+  SessionInit: 'session-init',
+  SessionClose: 'session-close',
+  MessageSend: 'message-send',
+  MessageReceive: 'message-receive',
+  MessageStatus: 'message-status',
+  WebhookDelivery: 'webhook-delivery',
+  MaintenanceCleanup: 'maintenance-cleanup',
+} as const;
+export type QueueName = (typeof QueueName)[keyof typeof QueueName];
+export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);
+
+export function isQueueName(value: string): value is QueueName {
+  return (ALL_QUEUES as readonly string[]).includes(value);
+}
+
+/** Job payloads, one per queue. */
+export interface JobPayloads {
+  [QueueName.SessionInit]: { sessionId: string; reason: 'start' | 'restart' | 'restore' | 'reconnect' | 'adopt' };
+  [QueueName.SessionClose]: { sessionId: string; action: 'stop' | 'logout' | 'delete' };
+  [QueueName.MessageSend]: { sessionId: string; chatId: string };
+  [QueueName.MessageReceive]: { sessionId: string; waMessageId: string };
+  [QueueName.MessageStatus]: { sessionId: string; waMessageId: string; status: 'DELIVERED' | 'READ' };
+  [QueueName.WebhookDelivery]: { deliveryId: string };
+  [QueueName.MaintenanceCleanup]: { job: 'processed' | 'expire-pending' | 'stale-locks' | 'history' | 'bull-jobs' | 'flows' };
+}
+
+interface QueuePolicy {
+  priority?: number;
+  attempts: number;
+  backoff?: { type: 'exponential' | 'fixed'; delay: number };
+  concurrency: number;
+}
+
+/** Seed policies, with concurrency and attempts overridable from the environment. */
+export function queuePolicies(config: AppConfig): Record<QueueName, QueuePolicy> {
+  return {
+    [QueueName.SessionInit]: {
+      priority: 10,
+      attempts: config.QUEUE_SESSION_INIT_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000 },
+      concurrency: config.QUEUE_SESSION_INIT_CONCURRENCY,
+    },
+    [QueueName.SessionClose]: {
+      priority: 8,
+      attempts: config.QUEUE_SESSION_CLOSE_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      concurrency: config.QUEUE_SESSION_CLOSE_CONCURRENCY,
+    },
+    [QueueName.MessageSend]: {
+      priority: 5,
+      attempts: config.QUEUE_MESSAGE_SEND_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      concurrency: config.QUEUE_MESSAGE_SEND_CONCURRENCY,
+    },
+    [QueueName.MessageReceive]: {
+      priority: 7,
+      attempts: config.QUEUE_MESSAGE_RECEIVE_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 1000 },
+      concurrency: config.QUEUE_MESSAGE_RECEIVE_CONCURRENCY,
+    },
+    [QueueName.MessageStatus]: {
+      priority: 4,
+      attempts: config.QUEUE_MESSAGE_STATUS_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 1000 },
+      concurrency: config.QUEUE_MESSAGE_STATUS_CONCURRENCY,
+    },
+    // Webhook retries are scheduled by the delivery row (attempts, nextAttemptAt),
+    // not by BullMQ, so they survive restarts and follow the contract's backoff.
+    [QueueName.WebhookDelivery]: { priority: 3, attempts: 1, concurrency: config.QUEUE_WEBHOOK_DELIVERY_CONCURRENCY },
+    [QueueName.MaintenanceCleanup]: { attempts: 1, concurrency: config.QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY },
+  };
+}
+
+/** Completed jobs kept for inspection; failed ones kept longer for the admin routes. */
+const RETENTION = { removeOnComplete: { count: 1000, age: 3600 }, removeOnFail: { count: 5000, age: 7 * 24 * 3600 } };
+
+export function defaultJobOptions(config: AppConfig, queue: QueueName): JobsOptions {
+  const p = queuePolicies(config)[queue];
+  return {
+    ...(p.priority !== undefined ? { priority: p.priority } : {}),
+    attempts: p.attempts,
+    ...(p.backoff ? { backoff: p.backoff } : {}),
+    ...RETENTION,
+  };
+}
+
+/**
+ * Job-id rules. A custom id makes an enqueue idempotent while the job exists:
+ * a double click on "start" adds nothing. Ids never contain ':' and never are
+ * all digits (BullMQ rules); session ids are UUIDs, which satisfy both.
+ */
+export const JobId = {
+  sessionInit: (sessionId: string) => `init-${sessionId}`,
+  sessionClose: (sessionId: string) => `close-${sessionId}`,
+  messageDrain: (sessionId: string, chatId: string) => `drain-${sessionId}-${safe(chatId)}`,
+  messageReceive: (sessionId: string, waMessageId: string) => `recv-${sessionId}-${safe(waMessageId)}`,
+  messageStatus: (sessionId: string, waMessageId: string, status: string) => `status-${sessionId}-${safe(waMessageId)}-${status}`,
+  webhookDelivery: (deliveryId: string, attempt: number) => `delivery-${deliveryId}-${attempt}`,
+  cleanup: (job: string, slot: number) => `cleanup-${job}-${slot}`,
+};
+
+function safe(part: string): string {
+  return part.replace(/:/g, '_');
+}

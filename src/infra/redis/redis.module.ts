@@ -1,0 +1,77 @@
+import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import IORedis, { type Redis, type RedisOptions } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../../config';
+
+/**
+ * Redis connections of the process.
+ * - `client`: commands (locks, leases, rate limits, health). Fails fast when
+ *   Redis is down instead of queueing commands in memory.
+ * - BullMQ creates its own connections from `bullConnectionOptions()`.
+ */
+@Injectable()
+export class RedisService {
+  readonly client: Redis;
+  readonly prefix: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.prefix = config.REDIS_PREFIX;
+    this.client = new IORedis(config.REDIS_URL, {
+      ...baseRedisOptions(),
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: false,
+    });
+    // Connection errors surface through health checks; keep ioredis from
+    // printing an unhandled 'error' event per retry.
+    this.client.on('error', () => undefined);
+  }
+
+  /** Namespaced key: every key ZapHub writes goes through here. */
+  key(...parts: string[]): string {
+    return [this.prefix, ...parts].join(':');
+  }
+
+  async ping(timeoutMs = 2000): Promise<void> {
+    await withTimeout(this.client.ping(), timeoutMs, 'redis ping timed out');
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+export function baseRedisOptions(): RedisOptions {
+  return { connectTimeout: 5000, retryStrategy: (times) => Math.min(times * 200, 2000) };
+}
+
+/**
+ * BullMQ connection options. Workers need blocking commands that never give up
+ * (`maxRetriesPerRequest: null`); producers fail fast when Redis is down so an
+ * HTTP request gets an error instead of hanging.
+ */
+export function bullConnection(config: AppConfig, role: 'producer' | 'worker') {
+  return {
+    url: config.REDIS_URL,
+    connectTimeout: 5000,
+    retryStrategy: (times: number) => Math.min(times * 200, 2000),
+    ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+  };
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+@Global()
+@Module({ providers: [RedisService], exports: [RedisService] })
+export class RedisModule {}

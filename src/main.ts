@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap/create-app';
+import { gracefulShutdown } from './bootstrap/graceful-shutdown';
+import { ConfigValidationError, loadConfig } from './config';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigValidationError) {
+      // One line per problem, then a non-zero exit: fail fast, fix everything at once.
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  const app = await createApp(config);
+  const logger = new Logger('Main');
+  if (config.SANDBOX) logger.warn('SANDBOX=true: sessions talk to the built-in FAKE WhatsApp network, not to WhatsApp');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received, shutting down`);
+    void gracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, logger).then((clean) => process.exit(clean ? 0 : 1));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  await app.listen(config.PORT, config.HOST);
+  logger.log(`ZapHub listening on http://${config.HOST}:${config.PORT} (role ${config.APP_ROLE})`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`ZapHub failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
