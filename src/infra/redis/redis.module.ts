@@ -1,4 +1,4 @@
-import { Global, Inject, Injectable, Module } from '@nestjs/common';
+import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import IORedis, { type Redis, type RedisOptions } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config';
 
@@ -9,7 +9,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
  * - BullMQ creates its own connections from `bullConnectionOptions()`.
  */
 @Injectable()
-export class RedisService {
+export class RedisService implements OnApplicationShutdown {
   readonly client: Redis;
   readonly prefix: string;
 
@@ -35,8 +35,14 @@ export class RedisService {
     await withTimeout(this.client.ping(), timeoutMs, 'redis ping timed out');
   }
 
+  /** Idempotent. Runs after every worker is closed (WorkerRegistry closes them in beforeApplicationShutdown). */
   async close(): Promise<void> {
+    if (this.client.status === 'end') return;
     await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
   }
 }
 

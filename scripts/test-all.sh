@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit, integration and e2e tiers against
+# real PostgreSQL, Redis and the sandbox. Prints one closing line
+# "tests: N passed, N failed". Usage: bash scripts/test-all.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-services.sh
+bash scripts/install-deps.sh
+
+out=$(mktemp -d)
+status=0
+npx tsc --noEmit -p tsconfig.json || { echo "type check failed" >&2; status=1; }
+for tier in unit integration e2e; do
+  echo "=== $tier tests" >&2
+  npx jest --config "test/jest-$tier.js" --ci --passWithNoTests --json --outputFile "$out/$tier.json" || status=1
+done
+node -e '
+  const fs = require("fs"); let p = 0, f = 0;
+  for (const t of ["unit", "integration", "e2e"]) {
+    try { const r = JSON.parse(fs.readFileSync(process.argv[1] + "/" + t + ".json", "utf8")); p += r.numPassedTests; f += r.numFailedTests + (r.numRuntimeErrorTestSuites || 0); }
+    catch { f += 1; }
+  }
+  console.log(`tests: ${p} passed, ${f} failed`);
+' "$out"
+rm -rf "$out"
+exit $status

@@ -1,0 +1,109 @@
+import { randomBytes } from 'node:crypto';
+import IORedis from 'ioredis';
+import { Client } from 'pg';
+import { parseConfig, type AppConfig } from '../../src/config';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { adminUrl, redisUrl, TEMPLATE_DB } = require('./db-names') as {
+  adminUrl: () => string;
+  redisUrl: () => string;
+  TEMPLATE_DB: string;
+};
+
+export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
+
+export interface TestEnv {
+  /** Environment map for parseConfig or a child process. */
+  env: Record<string, string>;
+  config: AppConfig;
+  databaseUrl: string;
+  redisPrefix: string;
+  /** Drops the database and deletes the Redis keys of this env. */
+  cleanup(): Promise<void>;
+}
+
+async function admin<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: adminUrl() });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A private database (cloned from the migrated template) and Redis key prefix
+ * for one test file, plus a valid config pointing at them.
+ */
+export async function createTestEnv(overrides: Record<string, string> = {}): Promise<TestEnv> {
+  const suffix = randomBytes(5).toString('hex');
+  const dbName = `zaphub_t_${suffix}`;
+  await admin(async (client) => {
+    // Concurrent clones of one template can collide briefly: retry.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await client.query(`CREATE DATABASE "${dbName}" TEMPLATE "${TEMPLATE_DB}"`);
+        return;
+      } catch (error) {
+        if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;
+        await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+      }
+    }
+  });
+  const url = new URL(adminUrl());
+  url.pathname = `/${dbName}`;
+  const databaseUrl = url.toString();
+  const redisPrefix = `zaphub-test-${suffix}`;
+  const env: Record<string, string> = {
+    NODE_ENV: 'test',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl(),
+    REDIS_PREFIX: redisPrefix,
+    API_KEY: TEST_API_KEY,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    ...overrides,
+  };
+  return {
+    env,
+    config: parseConfig(env),
+    databaseUrl,
+    redisPrefix,
+    async cleanup() {
+      await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
+      await deleteRedisKeys(redisPrefix);
+    },
+  };
+}
+
+async function deleteRedisKeys(prefix: string): Promise<void> {
+  const redis = new IORedis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Polls `predicate` until it returns a truthy value; fails with `label` after `timeoutMs`. */
+export async function waitFor<T>(predicate: () => T | Promise<T>, label: string, timeoutMs = 15000, intervalMs = 25): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}${lastError ? `: ${String(lastError)}` : ''}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,0 +1,14 @@
+const base = require('./jest.base');
+
+/**
+ * Integration tests: real PostgreSQL and Redis. Each file gets its own database
+ * (cloned from a migrated template) and its own Redis key prefix, so files run
+ * in parallel.
+ */
+module.exports = {
+  ...base,
+  testRegex: 'test/integration/.*\\.int-spec\\.ts$',
+  globalSetup: '<rootDir>/test/helpers/global-setup.js',
+  testTimeout: 60000,
+  maxWorkers: 2,
+};
