@@ -54,6 +54,14 @@ export const configSchema = z
     SANDBOX: bool.default(false),
     /** 0 = a random free port on loopback. */
     SANDBOX_PORT: int(0, 65535).default(0),
+    /** Use an external sandbox (`npm run sandbox`) instead of starting one in-process; needs SANDBOX_ROOT_KEY. */
+    SANDBOX_URL: url(['ws:', 'wss:']).optional(),
+    /** Base64 test root public key printed by `npm run sandbox`. */
+    SANDBOX_ROOT_KEY: z.string().regex(/^[A-Za-z0-9+/]+=*$/, { message: 'must be base64' }).optional(),
+    /** Delay before a fake contact sends the delivery receipt of what it received. */
+    SANDBOX_DELIVERY_RECEIPT_MS: int(0, 600_000).default(100),
+    /** Delay (after delivery) before a fake contact sends the read receipt. */
+    SANDBOX_READ_RECEIPT_MS: int(0, 600_000).default(300),
 
     MAX_SESSIONS: int(1, 100_000).default(50),
     AUTH_STATE_KEY: z
@@ -105,6 +113,9 @@ export const configSchema = z
     }
     if (c.RECONNECT_BASE_MS > c.RECONNECT_MAX_MS) {
       ctx.addIssue({ code: 'custom', path: ['RECONNECT_BASE_MS'], message: 'must be <= RECONNECT_MAX_MS' });
+    }
+    if (c.SANDBOX_URL && !c.SANDBOX_ROOT_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['SANDBOX_ROOT_KEY'], message: 'is required when SANDBOX_URL is set' });
     }
     if (c.SANDBOX && c.NODE_ENV === 'production') {
       ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'must not be true when NODE_ENV=production' });
