@@ -1,0 +1,120 @@
+/**
+ * The WhatsApp engine port. Everything ZapHub needs from a WhatsApp Web client,
+ * in ZapHub's own terms. The only implementation is the Baileys adapter in
+ * ./baileys/, the one place (with the sandbox) that imports Baileys. Keeping
+ * Baileys types out of the rest of the code lets us upgrade or replace it
+ * without touching sessions, messaging or webhooks.
+ */
+
+/** Why a connection closed, classified from WhatsApp's disconnect codes. */
+export type DisconnectKind =
+  | 'logged_out' // 401: credentials revoked; wipe auth, never reconnect
+  | 'conflict' // 440: replaced by another client; never auto-reconnect
+  | 'restart_required' // 515: reconnect at once (follows pairing)
+  | 'connection_closed' // 428
+  | 'connection_lost' // 408 (also timed out)
+  | 'bad_session' // 500
+  | 'forbidden' // 403: terminal
+  | 'multidevice_mismatch' // 411: terminal
+  | 'unavailable' // 503
+  | 'qr_exhausted' // pairing QR not scanned in time (all refs used)
+  | 'closed_by_us' // close() or logout() was called
+  | 'unknown';
+
+export interface EngineDisconnect {
+  code: number | null;
+  kind: DisconnectKind;
+  message: string;
+}
+
+export interface EngineMe {
+  /** Normalized user JID, e.g. 5511999998888@s.whatsapp.net */
+  id: string;
+  phone: string;
+  pushName: string | null;
+}
+
+export interface InboundMessage {
+  waMessageId: string;
+  /** Chat JID as WhatsApp addresses it (may be @lid in Baileys 7). */
+  chatId: string;
+  /** Phone-number JID of the chat when known (remoteJidAlt), else null. */
+  chatIdAlt: string | null;
+  fromMe: boolean;
+  senderPhone: string | null;
+  pushName: string | null;
+  type: 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'location' | 'contact' | 'reaction' | 'other';
+  text: string | null;
+  timestamp: Date;
+  /** Opaque engine payload, stored so media can be downloaded later. */
+  raw: unknown;
+}
+
+export type EngineEvent =
+  | { type: 'qr'; value: string; expiresAt: Date }
+  | { type: 'open'; me: EngineMe }
+  | { type: 'close'; disconnect: EngineDisconnect }
+  | { type: 'message'; message: InboundMessage }
+  | { type: 'receipt'; waMessageId: string; chatId: string; status: 'SENT' | 'DELIVERED' | 'READ' }
+  /** Credentials changed (pairing, adv secret rotation): purely informational. */
+  | { type: 'creds' };
+
+export type OutboundContent =
+  | { type: 'text'; text: string }
+  | { type: 'image' | 'video' | 'audio' | 'document' | 'sticker'; media: Buffer | { url: string }; mimetype?: string; filename?: string; caption?: string; ptt?: boolean }
+  | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string }
+  | { type: 'contact'; name: string; phone: string }
+  | { type: 'reaction'; targetWaMessageId: string; targetFromMe: boolean; emoji: string };
+
+export type Presence = 'composing' | 'paused' | 'available' | 'unavailable';
+
+/**
+ * Persistence the engine needs for its credentials and Signal keys, provided by
+ * the sessions module (PostgreSQL, optionally encrypted). Values are opaque
+ * strings produced and parsed by the adapter.
+ */
+export interface AuthStateStore {
+  /** null when the session never logged in. Throws when the read fails: never mint fresh creds then. */
+  loadCreds(): Promise<string | null>;
+  saveCreds(serialized: string): Promise<void>;
+  getKeys(type: string, ids: string[]): Promise<Record<string, string>>;
+  /** One transaction: value null deletes. */
+  setKeys(entries: Array<{ type: string; id: string; value: string | null }>): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export interface EngineConnectOptions {
+  sessionId: string;
+  /** Used only for sandbox routing and logs. */
+  sessionName: string;
+  auth: AuthStateStore;
+  onEvent: (event: EngineEvent) => void;
+  /** Looks up a message ZapHub sent, for WhatsApp's retry requests. */
+  getMessage?: (waMessageId: string) => Promise<OutboundContent | undefined>;
+}
+
+/** A live connection of one session. Only its owner worker holds one. */
+export interface EngineConnection {
+  send(chatId: string, content: OutboundContent, opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }>;
+  sendPresence(chatId: string, presence: Presence): Promise<void>;
+  markRead(chatId: string, waMessageIds: string[]): Promise<void>;
+  /** Pairing-code login (instead of QR); phone in international digits. */
+  requestPairingCode(phone: string): Promise<string>;
+  /** Proves the socket is alive with a round-trip; rejects on timeout. */
+  ping(timeoutMs: number): Promise<void>;
+  /** Epoch ms of the last frame received. */
+  lastActivityAt(): number;
+  /** Logs out at WhatsApp (unlinks the device) and closes. */
+  logout(): Promise<void>;
+  /** Closes the socket and releases every listener, timer and cache. Idempotent. */
+  close(): Promise<void>;
+  /** Sizes of the connection's bounded caches, for zaphub_cache_entries. */
+  cacheSizes(): Record<string, number>;
+}
+
+export interface WhatsAppEngine {
+  connect(options: EngineConnectOptions): Promise<EngineConnection>;
+}
+
+/** Injection token of the engine. */
+export const WHATSAPP_ENGINE = Symbol('WHATSAPP_ENGINE');
