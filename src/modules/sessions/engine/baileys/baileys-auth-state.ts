@@ -1,0 +1,80 @@
+import {
+  BufferJSON,
+  initAuthCreds,
+  makeCacheableSignalKeyStore,
+  proto,
+  type AuthenticationCreds,
+  type AuthenticationState,
+  type CacheStore,
+  type SignalDataSet,
+  type SignalDataTypeMap,
+  type SignalKeyStore,
+} from '@whiskeysockets/baileys';
+import type { AuthStateStore } from '../whatsapp-engine.port';
+
+/** Baileys' logger interface (not exported from the package root). */
+export type BaileysLogger = NonNullable<Parameters<typeof makeCacheableSignalKeyStore>[1]>;
+
+export interface BaileysAuthState {
+  state: AuthenticationState;
+  /** true when the store had no creds: a brand new session that will pair. */
+  isNew: boolean;
+  /** The creds as stored: BufferJSON text of the live creds object. */
+  serializeCreds(): string;
+  saveCreds(): Promise<void>;
+}
+
+export const serializeAuthValue = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
+
+export const parseAuthValue = <T>(text: string): T => JSON.parse(text, BufferJSON.reviver) as T;
+
+/**
+ * Baileys' key store over the engine's AuthStateStore: one batched read per
+ * `get`, one transaction per `set` (null or undefined deletes, as in Baileys'
+ * own stores). `app-state-sync-key` values must be revived as protobuf
+ * objects, as useMultiFileAuthState does, or app-state sync fails.
+ */
+export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore {
+  return {
+    async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
+      const stored = await store.getKeys(type, ids);
+      const result: { [id: string]: SignalDataTypeMap[T] } = {};
+      for (const [id, text] of Object.entries(stored)) {
+        let value = parseAuthValue<SignalDataTypeMap[T]>(text);
+        if (type === 'app-state-sync-key' && value) {
+          value = proto.Message.AppStateSyncKeyData.fromObject(value as object) as unknown as SignalDataTypeMap[T];
+        }
+        result[id] = value;
+      }
+      return result;
+    },
+    async set(data: SignalDataSet) {
+      const entries: Array<{ type: string; id: string; value: string | null }> = [];
+      for (const type of Object.keys(data) as (keyof SignalDataSet)[]) {
+        const byId = data[type] ?? {};
+        for (const [id, value] of Object.entries(byId)) {
+          entries.push({ type, id, value: value ? serializeAuthValue(value) : null });
+        }
+      }
+      if (entries.length) await store.setKeys(entries);
+    },
+  };
+}
+
+/**
+ * Loads a session's Baileys auth state. Fresh creds are minted only when the
+ * store says the session has none; a failed read rejects (the start fails
+ * rather than overwriting a linked device with a new identity).
+ */
+export async function loadBaileysAuthState(store: AuthStateStore, keyCache: CacheStore, logger: BaileysLogger): Promise<BaileysAuthState> {
+  const stored = await store.loadCreds();
+  const creds: AuthenticationCreds = stored === null ? initAuthCreds() : parseAuthValue<AuthenticationCreds>(stored);
+  const keys = makeCacheableSignalKeyStore(makeStoreKeyStore(store), logger, keyCache);
+  const serializeCreds = () => serializeAuthValue(creds);
+  return {
+    state: { creds, keys },
+    isNew: stored === null,
+    serializeCreds,
+    saveCreds: () => store.saveCreds(serializeCreds()),
+  };
+}

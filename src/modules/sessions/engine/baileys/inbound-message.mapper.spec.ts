@@ -1,0 +1,95 @@
+import type { WAMessage } from '@whiskeysockets/baileys';
+import { normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+
+const base = (message: object, key: object = {}): WAMessage =>
+  ({
+    key: { remoteJid: '5511999998888@s.whatsapp.net', id: 'ABC123', fromMe: false, ...key },
+    message,
+    messageTimestamp: 1_760_000_000,
+    pushName: 'Ana',
+  }) as WAMessage;
+
+describe('normalizeInboundMessage', () => {
+  it('maps a plain text message', () => {
+    const m = normalizeInboundMessage(base({ conversation: 'hello' }))!;
+    expect(m).toMatchObject({
+      waMessageId: 'ABC123',
+      chatId: '5511999998888@s.whatsapp.net',
+      chatIdAlt: null,
+      fromMe: false,
+      senderPhone: '5511999998888',
+      pushName: 'Ana',
+      type: 'text',
+      text: 'hello',
+    });
+    expect(m.timestamp.toISOString()).toBe(new Date(1_760_000_000_000).toISOString());
+  });
+
+  it('uses remoteJidAlt as the phone JID of a @lid chat', () => {
+    const m = normalizeInboundMessage(base({ extendedTextMessage: { text: 'hi' } }, { remoteJid: '123456789@lid', remoteJidAlt: '5511999998888:3@s.whatsapp.net' }))!;
+    expect(m.chatId).toBe('123456789@lid');
+    expect(m.chatIdAlt).toBe('5511999998888@s.whatsapp.net');
+    expect(m.senderPhone).toBe('5511999998888');
+    expect(m.text).toBe('hi');
+  });
+
+  it('takes the sender of a group message from participantAlt / participant', () => {
+    const m = normalizeInboundMessage(
+      base({ conversation: 'yo' }, { remoteJid: '120363000000000000@g.us', participant: '99@lid', participantAlt: '5511777776666@s.whatsapp.net' }),
+    )!;
+    expect(m.chatId).toBe('120363000000000000@g.us');
+    expect(m.chatIdAlt).toBeNull();
+    expect(m.senderPhone).toBe('5511777776666');
+  });
+
+  it.each([
+    [{ imageMessage: { caption: 'pic', mimetype: 'image/jpeg' } }, 'image', 'pic'],
+    [{ videoMessage: { caption: 'vid' } }, 'video', 'vid'],
+    [{ audioMessage: { ptt: true } }, 'audio', null],
+    [{ documentWithCaptionMessage: { message: { documentMessage: { caption: 'doc', fileName: 'a.pdf' } } } }, 'document', 'doc'],
+    [{ stickerMessage: {} }, 'sticker', null],
+    [{ locationMessage: { degreesLatitude: 1, degreesLongitude: 2, name: 'Home' } }, 'location', 'Home'],
+    [{ contactMessage: { displayName: 'Bob', vcard: 'BEGIN:VCARD' } }, 'contact', 'Bob'],
+    [{ reactionMessage: { text: '👍', key: { id: 'X' } } }, 'reaction', '👍'],
+    [{ ephemeralMessage: { message: { conversation: 'secret' } } }, 'text', 'secret'],
+    [{ viewOnceMessageV2: { message: { imageMessage: { caption: 'once' } } } }, 'image', 'once'],
+    [{ pollCreationMessage: { name: 'q' } }, 'other', null],
+  ])('maps %j to type %s', (message, type, text) => {
+    const m = normalizeInboundMessage(base(message))!;
+    expect(m.type).toBe(type);
+    expect(m.text).toBe(text);
+  });
+
+  it('skips protocol messages, status broadcasts and contentless stubs', () => {
+    expect(normalizeInboundMessage(base({ protocolMessage: { type: 0 } }))).toBeNull();
+    expect(normalizeInboundMessage(base({ senderKeyDistributionMessage: {} }))).toBeNull();
+    expect(normalizeInboundMessage(base({ conversation: 'x' }, { remoteJid: 'status@broadcast' }))).toBeNull();
+    expect(normalizeInboundMessage({ key: { remoteJid: 'a@s.whatsapp.net', id: 'x' }, messageStubType: 1 } as WAMessage)).toBeNull();
+  });
+
+  it('reports our own messages from another device without a sender phone', () => {
+    const m = normalizeInboundMessage(base({ conversation: 'from my phone' }, { fromMe: true }))!;
+    expect(m.fromMe).toBe(true);
+    expect(m.senderPhone).toBeNull();
+  });
+
+  it('accepts Long-like and missing timestamps', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const long = { ...base({ conversation: 'a' }), messageTimestamp: { low: 1_760_000_000, high: 0, toNumber: () => 1_760_000_000 } } as unknown as WAMessage;
+    expect(normalizeInboundMessage(long)!.timestamp.getTime()).toBe(1_760_000_000_000);
+    expect(normalizeInboundMessage({ ...base({ conversation: 'a' }), messageTimestamp: undefined }, now)!.timestamp).toBe(now);
+  });
+
+  it('stores binary fields of raw as JSON-safe BufferJSON values', () => {
+    const m = normalizeInboundMessage(base({ imageMessage: { mediaKey: Buffer.from([1, 2, 3]) } }))!;
+    const raw = m.raw as { message: { imageMessage: { mediaKey: unknown } } };
+    expect(raw.message.imageMessage.mediaKey).toEqual({ type: 'Buffer', data: 'AQID' });
+    expect(JSON.parse(JSON.stringify(m.raw))).toEqual(m.raw);
+  });
+});
+
+describe('receiptStatusOf', () => {
+  it('maps WhatsApp statuses', () => {
+    expect([0, 1, 2, 3, 4, 5, undefined].map(receiptStatusOf)).toEqual([null, null, 'SENT', 'DELIVERED', 'READ', 'READ', null]);
+  });
+});

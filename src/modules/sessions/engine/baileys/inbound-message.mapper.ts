@@ -1,0 +1,125 @@
+import {
+  BufferJSON,
+  getContentType,
+  isJidGroup,
+  isJidStatusBroadcast,
+  jidDecode,
+  jidNormalizedUser,
+  normalizeMessageContent,
+  type proto,
+  type WAMessage,
+} from '@whiskeysockets/baileys';
+import type { InboundMessage } from '../whatsapp-engine.port';
+
+type ContentKey = keyof proto.IMessage;
+
+const TYPE_BY_CONTENT: Partial<Record<ContentKey, InboundMessage['type']>> = {
+  conversation: 'text',
+  extendedTextMessage: 'text',
+  imageMessage: 'image',
+  videoMessage: 'video',
+  ptvMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  stickerMessage: 'sticker',
+  locationMessage: 'location',
+  liveLocationMessage: 'location',
+  contactMessage: 'contact',
+  contactsArrayMessage: 'contact',
+  reactionMessage: 'reaction',
+};
+
+/** Content that is signalling, not a message a user sent (edits, deletes, key shares, history sync). */
+const IGNORED_CONTENT = new Set<ContentKey>(['protocolMessage', 'senderKeyDistributionMessage']);
+
+/** Normalizes a user JID (drops the device part); '' from jidNormalizedUser means "not a JID". */
+const normalizeJid = (jid: string | null | undefined): string | null => (jid ? jidNormalizedUser(jid) || jid : null);
+
+const phoneOf = (jid: string | null | undefined): string | null => {
+  if (!jid) return null;
+  const decoded = jidDecode(jid);
+  return decoded?.server === 's.whatsapp.net' && /^\d+$/.test(decoded.user) ? decoded.user : null;
+};
+
+/** protobuf timestamps arrive as number, Long or (after JSON) string. */
+function toSeconds(value: unknown): number | null {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  if (value && typeof value === 'object') {
+    const long = value as { toNumber?: () => number; low?: number; high?: number };
+    if (typeof long.toNumber === 'function') return long.toNumber();
+    if (typeof long.low === 'number') return (long.high ?? 0) * 2 ** 32 + (long.low >>> 0);
+  }
+  return null;
+}
+
+function textOf(content: proto.IMessage, key: ContentKey): string | null {
+  switch (key) {
+    case 'conversation':
+      return content.conversation ?? null;
+    case 'extendedTextMessage':
+      return content.extendedTextMessage?.text ?? null;
+    case 'imageMessage':
+      return content.imageMessage?.caption ?? null;
+    case 'videoMessage':
+      return content.videoMessage?.caption ?? null;
+    case 'documentMessage':
+      return content.documentMessage?.caption ?? null;
+    case 'reactionMessage':
+      return content.reactionMessage?.text ?? null;
+    case 'locationMessage':
+      return content.locationMessage?.name ?? null;
+    case 'contactMessage':
+      return content.contactMessage?.displayName ?? null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Maps a Baileys message (a `messages.upsert` of type notify) to ZapHub's
+ * InboundMessage; null for what is not a user message (protocol messages,
+ * status broadcasts, stubs without content). Works on plain objects too.
+ * `raw` is a JSON-safe copy (binary fields as BufferJSON `{type:'Buffer'}`)
+ * so it can be stored and revived later to download media.
+ */
+export function normalizeInboundMessage(msg: WAMessage, now = new Date()): InboundMessage | null {
+  const key = msg.key;
+  const chatId = key?.remoteJid;
+  if (!key?.id || !chatId || isJidStatusBroadcast(chatId)) return null;
+  const content = normalizeMessageContent(msg.message);
+  const contentKey = getContentType(content ?? undefined);
+  if (!content || !contentKey || IGNORED_CONTENT.has(contentKey)) return null;
+
+  const group = isJidGroup(chatId) === true;
+  const chatIdAlt = group ? null : normalizeJid(key.remoteJidAlt);
+  const sender = group ? (key.participantAlt ?? key.participant) : (key.remoteJidAlt ?? chatId);
+  const seconds = toSeconds(msg.messageTimestamp);
+  return {
+    waMessageId: key.id,
+    chatId: group ? chatId : (normalizeJid(chatId) ?? chatId),
+    chatIdAlt,
+    fromMe: key.fromMe === true,
+    senderPhone: key.fromMe ? null : phoneOf(normalizeJid(sender)),
+    pushName: msg.pushName ?? null,
+    type: TYPE_BY_CONTENT[contentKey] ?? 'other',
+    text: textOf(content, contentKey),
+    timestamp: seconds === null ? now : new Date(seconds * 1000),
+    raw: JSON.parse(JSON.stringify(msg, BufferJSON.replacer)) as unknown,
+  };
+}
+
+/** WhatsApp message status (proto.WebMessageInfo.Status) to ZapHub's receipt status. */
+export function receiptStatusOf(status: number | null | undefined): 'SENT' | 'DELIVERED' | 'READ' | null {
+  switch (status) {
+    case 2: // SERVER_ACK
+      return 'SENT';
+    case 3: // DELIVERY_ACK
+      return 'DELIVERED';
+    case 4: // READ
+    case 5: // PLAYED
+      return 'READ';
+    default:
+      return null;
+  }
+}
