@@ -4,6 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { ApiKeyGuard } from './common/guards/api-key.guard';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
 import { ConfigModule, type AppConfig } from './config';
+import { EventBusModule } from './infra/events/event-bus';
 import { HealthInfoModule } from './infra/health-info/health-info.registry';
 import { LifecycleModule } from './infra/lifecycle/lifecycle.module';
 import { LocksModule } from './infra/locks/locks.module';
@@ -32,6 +33,7 @@ export class AppModule {
         ScheduleModule.forRoot(),
         LifecycleModule,
         HealthInfoModule,
+        EventBusModule,
         PrismaModule,
         RedisModule,
         LocksModule,

@@ -12,7 +12,7 @@ const swcOptions = {
 };
 
 // Add a package here when Jest reports "Must use import to load ES Module".
-const esmPackages = ['@nestjs', '@whiskeysockets/baileys', 'whatsapp-rust-bridge', 'p-queue', 'p-timeout', 'eventemitter3'];
+const esmPackages = ['@nestjs', '@whiskeysockets/baileys', 'whatsapp-rust-bridge', 'p-queue', 'p-timeout', 'eventemitter3', 'cockatiel'];
 
 module.exports = {
   rootDir: '..',

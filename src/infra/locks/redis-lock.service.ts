@@ -40,6 +40,16 @@ export class RedisLockService {
     return this.redis.client.get(this.redis.key('lock', name));
   }
 
+  /** Holder tokens of several locks in one round trip (MGET). */
+  async holders(names: string[]): Promise<Array<string | null>> {
+    if (!names.length) return [];
+    return this.redis.client.mget(...names.map((n) => this.redis.key('lock', n)));
+  }
+
+  keyFor(name: string): string {
+    return this.redis.key('lock', name);
+  }
+
   /** Runs `fn` only if the lock is free; returns undefined when another replica holds it. */
   async runExclusive<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T | undefined> {
     const lease = await this.acquire(name, ttlMs);

@@ -44,7 +44,7 @@ export class QueuesService implements OnModuleInit {
   async add<Q extends QueueName>(
     name: Q,
     data: JobPayloads[Q],
-    opts: { jobId?: string; delay?: number; priority?: number } = {},
+    opts: { jobId?: string; delay?: number; priority?: number; deduplication?: { id: string; ttl?: number } } = {},
   ): Promise<Job<JobPayloads[Q]>> {
     // BullMQ's generic job-name typing is awkward across queues; the payload type is enforced above.
     const queue = this.get(name) as unknown as Queue;

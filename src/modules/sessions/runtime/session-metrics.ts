@@ -1,0 +1,114 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../../../config';
+import { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
+import { SessionRepository } from '../session.repository';
+import { ALL_SESSION_STATUSES } from '../session.types';
+
+const DB_CACHE_MS = 5000;
+
+interface RuntimeView {
+  pool: { active: number; max: number };
+  cacheSizes(): Record<string, number>;
+}
+
+/**
+ * Metrics of the sessions module ("pool" in CONTRACT.md and cache sizes).
+ * Pool gauges describe this process's slots; session/circuit counts come from
+ * PostgreSQL (the same on every replica: aggregate with max(), not sum()).
+ */
+@Injectable()
+export class SessionMetrics {
+  private readonly reconnects: Counter<'reason'>;
+  private runtime: RuntimeView | null = null;
+  private dbCache: { at: number; status: Record<string, number>; circuit: Record<string, number>; waiting: number } | null = null;
+
+  constructor(
+    metrics: MetricsRegistry,
+    private readonly sessions: SessionRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    const registers = [metrics.registry];
+    const self = this;
+    this.reconnects = new Counter({
+      name: 'zaphub_session_reconnects_total',
+      help: 'Reconnect attempts scheduled, by disconnect reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    new Gauge({
+      name: 'zaphub_pool_sessions_active',
+      help: 'Sessions holding a slot of this worker',
+      registers,
+      collect() {
+        this.set(self.runtime?.pool.active ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'zaphub_pool_sessions_max',
+      help: 'Session slots of this worker (MAX_SESSIONS; 0 on api-only replicas)',
+      registers,
+      collect() {
+        this.set(self.runtime?.pool.max ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'zaphub_pool_sessions_waiting',
+      help: 'Sessions QUEUED for a free slot (cluster-wide)',
+      registers,
+      async collect() {
+        this.set((await self.fromDb()).waiting);
+      },
+    });
+    new Gauge({
+      name: 'zaphub_sessions',
+      help: 'Sessions by status (cluster-wide)',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const { status } = await self.fromDb();
+        for (const s of ALL_SESSION_STATUSES) this.set({ status: s }, status[s] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'zaphub_circuit_breakers',
+      help: 'Session reconnect circuit breakers by state (cluster-wide)',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const { circuit } = await self.fromDb();
+        for (const s of ['CLOSED', 'OPEN', 'HALF_OPEN']) this.set({ state: s }, circuit[s] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'zaphub_cache_entries',
+      help: 'Entries in bounded in-memory caches of this process, by cache',
+      labelNames: ['cache'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [cache, n] of Object.entries(self.runtime?.cacheSizes() ?? {})) this.set({ cache }, n);
+      },
+    });
+    void this.config;
+  }
+
+  bindRuntime(runtime: RuntimeView): void {
+    this.runtime = runtime;
+  }
+
+  reconnect(reason: string): void {
+    this.reconnects.inc({ reason });
+  }
+
+  private async fromDb() {
+    if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return this.dbCache;
+    try {
+      const [status, circuit] = await Promise.all([this.sessions.countByStatus(), this.sessions.countByCircuit()]);
+      this.dbCache = { at: Date.now(), status, circuit, waiting: status.QUEUED ?? 0 };
+    } catch {
+      this.dbCache ??= { at: 0, status: {}, circuit: {}, waiting: 0 };
+    }
+    return this.dbCache;
+  }
+}

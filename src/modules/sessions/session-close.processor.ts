@@ -1,0 +1,23 @@
+import { Processor } from '@nestjs/bullmq';
+import type { Job } from 'bullmq';
+import { BaseProcessor } from '../../infra/queues/base.processor';
+import { QueueName, type JobPayloads } from '../../infra/queues/queue-catalogue';
+import { SessionRuntime } from './runtime/session-runtime.service';
+
+const ACTIONS = ['stop', 'logout', 'delete'];
+
+/** session-close: stop, log out or delete a session, wherever its socket lives. */
+@Processor(QueueName.SessionClose)
+export class SessionCloseProcessor extends BaseProcessor<typeof QueueName.SessionClose> {
+  protected readonly queue = QueueName.SessionClose;
+
+  constructor(private readonly runtime: SessionRuntime) {
+    super();
+  }
+
+  async process(job: Job<JobPayloads[typeof QueueName.SessionClose]>): Promise<void> {
+    const { sessionId, action } = job.data ?? {};
+    if (typeof sessionId !== 'string' || !ACTIONS.includes(action)) throw new Error('invalid session-close payload');
+    await this.runtime.closeAnywhere(sessionId, action);
+  }
+}
