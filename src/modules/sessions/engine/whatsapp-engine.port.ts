@@ -113,6 +113,12 @@ export interface EngineConnection {
 }
 
 export interface WhatsAppEngine {
+  /**
+   * Loads the session's auth state and opens a socket. Resolves as soon as the
+   * socket exists (before it is open); rejects only when the auth state cannot
+   * be read (then nothing was written). Everything after that (qr, open, close,
+   * messages, receipts) arrives through `onEvent`, with exactly one `close`.
+   */
   connect(options: EngineConnectOptions): Promise<EngineConnection>;
 }
 

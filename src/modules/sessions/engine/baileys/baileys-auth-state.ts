@@ -22,6 +22,8 @@ export interface BaileysAuthState {
   /** The creds as stored: BufferJSON text of the live creds object. */
   serializeCreds(): string;
   saveCreds(): Promise<void>;
+  /** Key-store reads and writes still running (Baileys keeps writing briefly after a close). */
+  keyOpsInFlight(): number;
 }
 
 export const serializeAuthValue = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
@@ -34,10 +36,20 @@ export const parseAuthValue = <T>(text: string): T => JSON.parse(text, BufferJSO
  * own stores). `app-state-sync-key` values must be revived as protobuf
  * objects, as useMultiFileAuthState does, or app-state sync fails.
  */
-export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore {
+export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inFlight(): number } {
+  let inFlight = 0;
+  const track = async <T>(op: () => Promise<T>): Promise<T> => {
+    inFlight++;
+    try {
+      return await op();
+    } finally {
+      inFlight--;
+    }
+  };
   return {
+    inFlight: () => inFlight,
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
-      const stored = await store.getKeys(type, ids);
+      const stored = await track(() => store.getKeys(type, ids));
       const result: { [id: string]: SignalDataTypeMap[T] } = {};
       for (const [id, text] of Object.entries(stored)) {
         let value = parseAuthValue<SignalDataTypeMap[T]>(text);
@@ -56,7 +68,7 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore {
           entries.push({ type, id, value: value ? serializeAuthValue(value) : null });
         }
       }
-      if (entries.length) await store.setKeys(entries);
+      if (entries.length) await track(() => store.setKeys(entries));
     },
   };
 }
@@ -69,12 +81,14 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore {
 export async function loadBaileysAuthState(store: AuthStateStore, keyCache: CacheStore, logger: BaileysLogger): Promise<BaileysAuthState> {
   const stored = await store.loadCreds();
   const creds: AuthenticationCreds = stored === null ? initAuthCreds() : parseAuthValue<AuthenticationCreds>(stored);
-  const keys = makeCacheableSignalKeyStore(makeStoreKeyStore(store), logger, keyCache);
+  const storeKeys = makeStoreKeyStore(store);
+  const keys = makeCacheableSignalKeyStore(storeKeys, logger, keyCache);
   const serializeCreds = () => serializeAuthValue(creds);
   return {
     state: { creds, keys },
     isNew: stored === null,
     serializeCreds,
     saveCreds: () => store.saveCreds(serializeCreds()),
+    keyOpsInFlight: () => storeKeys.inFlight(),
   };
 }

@@ -1,0 +1,405 @@
+import {
+  generateWAMessageContent,
+  isJidGroup,
+  jidDecode,
+  jidNormalizedUser,
+  makeWASocket,
+  S_WHATSAPP_NET,
+  type BaileysEventMap,
+  type ConnectionState,
+  type proto,
+  type WAMessageKey,
+} from '@whiskeysockets/baileys';
+import type { Logger } from 'pino';
+import type {
+  EngineConnection,
+  EngineConnectOptions,
+  EngineDisconnect,
+  EngineEvent,
+  OutboundContent,
+  Presence,
+} from '../whatsapp-engine.port';
+import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
+import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
+import type { SocketCaches } from './bounded-cache.store';
+import { classifyDisconnect } from './classify-disconnect';
+import { CompanionRegRefresh } from './companion-reg-refresh';
+import { CredsWriter } from './creds-writer';
+import { normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+import { toBaileysContent } from './outbound-content.mapper';
+
+type WASocket = ReturnType<typeof makeWASocket>;
+type WsListener = (...args: unknown[]) => void;
+
+export interface BaileysConnectionSettings {
+  /** ws:// URL of the sandbox for this session; undefined = real WhatsApp. */
+  waWebSocketUrl?: string;
+  connectTimeoutMs: number;
+  /** Lifetime of every QR; undefined = Baileys' default (first 60 s, then 20 s each). */
+  qrTimeoutMs?: number;
+  /** How long a requested pairing code defers a companion_reg_refresh rotation. */
+  pairingCodeFlowMs: number;
+  /** Upper bound for the socket to close before it is terminated. */
+  closeTimeoutMs: number;
+}
+
+/** Baileys' QR lifetimes in rc14 (lib/Socket/socket.js, pair-device handler). */
+const FIRST_QR_MS = 60_000;
+const NEXT_QR_MS = 20_000;
+
+/**
+ * One live Baileys socket of one session, in ZapHub's terms. It owns every
+ * listener, cache and timer it creates and releases all of them when the
+ * socket closes, whoever closed it: a start/stop loop must not grow memory.
+ * Exactly one `close` event is emitted per connection.
+ */
+export class BaileysConnection implements EngineConnection {
+  private readonly sock: WASocket;
+  private readonly writer: CredsWriter;
+  private readonly companion: CompanionRegRefresh;
+  /** Removes each listener this connection added to the socket. */
+  private readonly unsubscribers: Array<() => void> = [];
+  private lastFrameAt = Date.now();
+  private qrCount = 0;
+  private currentQrExpiresAt: Date | null = null;
+  private qrWaiters: Array<() => void> = [];
+  private closedByUs = false;
+  private closeEmitted = false;
+  private closing: Promise<void> | null = null;
+  private readonly closed: Promise<void>;
+  private resolveClosed!: () => void;
+  private released = false;
+
+  constructor(
+    private readonly options: EngineConnectOptions,
+    private readonly auth: BaileysAuthState,
+    private readonly caches: SocketCaches,
+    private readonly settings: BaileysConnectionSettings,
+    private readonly log: Logger,
+    baileysLogger: BaileysLogger,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    const creds = auth.state.creds;
+    this.writer = new CredsWriter({
+      snapshot: auth.serializeCreds,
+      save: (serialized) => options.auth.saveCreds(serialized),
+      onSaved: () => this.emit({ type: 'creds' }),
+      onError: (error) => this.log.error({ err: String(error) }, 'saving creds failed; will retry'),
+    });
+    this.companion = new CompanionRegRefresh({
+      creds,
+      persistCreds: () => this.writer.request(),
+      emitQr: (qr) => this.emit({ type: 'qr', value: qr, expiresAt: this.currentQrExpiresAt ?? new Date(Date.now() + NEXT_QR_MS) }),
+      pairingCodeFlowMs: settings.pairingCodeFlowMs,
+      onRotated: () => this.log.warn('companion_reg_refresh: adv secret rotated, QR re-rendered with the same ref'),
+    });
+
+    this.sock = makeWASocket({
+      auth: auth.state,
+      logger: baileysLogger,
+      version: WA_WEB_VERSION,
+      browser: WA_BROWSER,
+      ...(settings.waWebSocketUrl ? { waWebSocketUrl: settings.waWebSocketUrl } : {}),
+      connectTimeoutMs: settings.connectTimeoutMs,
+      ...(settings.qrTimeoutMs ? { qrTimeout: settings.qrTimeoutMs } : {}),
+      // A gateway is not "online" on the user's phone and does not want history:
+      // both default to true in Baileys and cost memory, bandwidth and notifications.
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      shouldSyncHistoryMessage: () => false,
+      msgRetryCounterCache: caches.msgRetryCounter,
+      userDevicesCache: caches.userDevices,
+      callOfferCache: caches.callOffer,
+      placeholderResendCache: caches.placeholderResend,
+      cachedGroupMetadata: async (jid) => caches.groupMetadata.get(jid),
+      getMessage: (key) => this.lookupMessage(key),
+    });
+    this.listen();
+  }
+
+  // ---- events -------------------------------------------------------------
+
+  private listen(): void {
+    const { sock } = this;
+    this.onWs('frame', () => (this.lastFrameAt = Date.now()));
+    this.onWs('CB:notification,type:companion_reg_refresh', () => this.onCompanionRegRefresh());
+    this.onWs('CB:iq,,pair-success', () => this.companion.markPaired());
+    // Events buffered while the socket catches up offline messages would be
+    // dropped by Baileys' end(): deliver them before the close.
+    sock.registerSocketEndHandler(() => void sock.ev.flush());
+
+    this.onEv('connection.update', (update) => this.onConnectionUpdate(update));
+    this.onEv('creds.update', () => this.writer.request());
+    this.onEv('messages.upsert', ({ messages, type }) => {
+      if (type !== 'notify') return;
+      for (const msg of messages) {
+        const message = normalizeInboundMessage(msg);
+        if (message) this.emit({ type: 'message', message });
+      }
+    });
+    this.onEv('messages.update', (updates) => {
+      for (const { key, update } of updates) {
+        const status = receiptStatusOf(update.status);
+        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: key.remoteJid, status });
+      }
+    });
+    // Group metadata is cached for sends; any change invalidates it.
+    this.onEv('groups.update', (updates) => updates.forEach((g) => g.id && this.caches.groupMetadata.del(g.id)));
+    this.onEv('group-participants.update', ({ id }) => this.caches.groupMetadata.del(id));
+  }
+
+  private onConnectionUpdate(update: Partial<ConnectionState>): void {
+    if (update.qr) {
+      const lifetime = this.settings.qrTimeoutMs ?? (this.qrCount === 0 ? FIRST_QR_MS : NEXT_QR_MS);
+      this.qrCount++;
+      this.currentQrExpiresAt = new Date(Date.now() + lifetime);
+      this.emit({ type: 'qr', value: this.companion.rewriteQr(update.qr), expiresAt: this.currentQrExpiresAt });
+      this.releaseQrWaiters();
+    }
+    if (update.connection === 'open') {
+      this.companion.markPaired();
+      const me = this.auth.state.creds.me;
+      const id = jidNormalizedUser(me?.id);
+      this.emit({ type: 'open', me: { id, phone: jidDecode(id)?.user ?? '', pushName: me?.name && me.name !== '~' ? me.name : null } });
+    }
+    if (update.connection === 'close') {
+      const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
+      this.emitClose(classifyDisconnect(error?.output?.statusCode, error?.message, this.closedByUs));
+      void this.release();
+    }
+  }
+
+  private onCompanionRegRefresh(): void {
+    // Only an unpaired companion is asked to refresh; a linked device ignores it.
+    if (this.auth.state.creds.me?.id && this.auth.state.creds.account) return;
+    const outcome = this.companion.onRefreshNotification();
+    this.log.warn({ outcome }, 'companion_reg_refresh received');
+  }
+
+  private emit(event: EngineEvent): void {
+    if (this.closeEmitted) return;
+    try {
+      this.options.onEvent(event);
+    } catch (error) {
+      // A throwing consumer must not break Baileys' event loop.
+      this.log.error({ err: String(error), event: event.type }, 'engine event handler threw');
+    }
+  }
+
+  private emitClose(disconnect: EngineDisconnect): void {
+    if (this.closeEmitted) return;
+    this.emit({ type: 'close', disconnect });
+    this.closeEmitted = true;
+    this.resolveClosed();
+  }
+
+  private onWs(event: string, listener: WsListener): void {
+    this.sock.ws.on(event, listener);
+    this.unsubscribers.push(() => this.sock.ws.off(event, listener));
+  }
+
+  private onEv<E extends keyof BaileysEventMap>(event: E, listener: (arg: BaileysEventMap[E]) => void): void {
+    this.sock.ev.on(event, listener);
+    this.unsubscribers.push(() => this.sock.ev.off(event, listener));
+  }
+
+  // ---- EngineConnection ---------------------------------------------------
+
+  async send(chatId: string, content: OutboundContent, _opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }> {
+    // Quoting is not supported: Baileys needs the full quoted message (its
+    // content and author), which a message id alone does not give.
+    this.assertUsable();
+    if (isJidGroup(chatId)) await this.ensureGroupMetadata(chatId);
+    const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content));
+    const waMessageId = result?.key?.id;
+    if (!waMessageId) throw new Error('WhatsApp returned no message id');
+    return { waMessageId };
+  }
+
+  async sendPresence(chatId: string, presence: Presence): Promise<void> {
+    this.assertUsable();
+    await this.sock.sendPresenceUpdate(presence, chatId);
+  }
+
+  async markRead(chatId: string, waMessageIds: string[]): Promise<void> {
+    this.assertUsable();
+    if (waMessageIds.length === 0) return;
+    const keys: WAMessageKey[] = waMessageIds.map((id) => ({ remoteJid: chatId, id, fromMe: false }));
+    await this.sock.readMessages(keys);
+  }
+
+  async requestPairingCode(phone: string): Promise<string> {
+    this.assertUsable();
+    const digits = phone.replace(/\D/g, '');
+    if (!/^\d{6,15}$/.test(digits)) throw new Error('phone must be 6 to 15 digits in international format');
+    if (this.auth.state.creds.registered) throw new Error('session is already paired');
+    // The server is ready for a pairing code once it sent the pairing refs (first QR).
+    await this.waitForFirstQr();
+    this.companion.beginPairingCodeFlow();
+    try {
+      const code = await this.sock.requestPairingCode(digits);
+      return code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
+    } catch (error) {
+      this.companion.endPairingCodeFlow(false);
+      throw error;
+    }
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    this.assertUsable();
+    // The same round trip Baileys' keep-alive makes every keepAliveIntervalMs.
+    await this.sock.query(
+      { tag: 'iq', attrs: { id: this.sock.generateMessageTag(), to: S_WHATSAPP_NET, type: 'get', xmlns: 'w:p' }, content: [{ tag: 'ping', attrs: {} }] },
+      timeoutMs,
+    );
+  }
+
+  lastActivityAt(): number {
+    return this.lastFrameAt;
+  }
+
+  logout(): Promise<void> {
+    return this.shutdown(async () => {
+      if (this.auth.state.creds.me?.id && this.sock.ws.isOpen) {
+        // Sends remove-companion-device, then ends the socket with 401 (reported as closed_by_us).
+        await this.sock.logout();
+      } else {
+        await this.sock.end(undefined);
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    return this.shutdown(() => this.sock.end(undefined));
+  }
+
+  cacheSizes(): Record<string, number> {
+    const sizes: Record<string, number> = {};
+    for (const [name, cache] of Object.entries(this.caches)) sizes[name] = cache.size;
+    return sizes;
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private shutdown(endSocket: () => Promise<void>): Promise<void> {
+    if (this.closing) return this.closing;
+    this.closing = (async () => {
+      if (!this.closeEmitted) {
+        this.closedByUs = true;
+        try {
+          await endSocket();
+        } catch (error) {
+          this.log.warn({ err: String(error) }, 'ending the socket failed');
+          await this.sock.end(undefined).catch(() => undefined);
+        }
+        if (!(await settlesWithin(this.closed, this.settings.closeTimeoutMs))) {
+          // The peer never completed the close handshake: drop the TCP socket.
+          (this.sock.ws as unknown as { socket?: { terminate?: () => void } }).socket?.terminate?.();
+          this.emitClose(classifyDisconnect(null, 'closed_by_us', true));
+        }
+      }
+      await this.release();
+    })();
+    return this.closing;
+  }
+
+  /** Frees everything the connection holds; runs once, after the close event. */
+  private async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.companion.dispose();
+    this.releaseQrWaiters();
+    this.rejectPendingQueries();
+    // Baileys keeps post-login work running after end() (own LID mapping and
+    // session migration write keys and fill LRU caches with week-long timers).
+    // Let it finish so no key write races a restart, then empty those caches.
+    await this.waitForKeyStoreIdle();
+    this.sock.signalRepository.close?.();
+    // The last creds state must reach the store before the session can restart.
+    await this.writer.stop();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const cache of Object.values(this.caches)) cache.close();
+    this.sock.messageRetryManager?.clear();
+  }
+
+  /**
+   * Baileys' end() removes the ws 'close' listeners before closing, so queries
+   * in flight never learn of the close and hold the whole socket until their
+   * 60 s timeout. They also listen for 'error': emitting it on the dead ws
+   * rejects them now (Baileys' own error handler calls end(), a no-op by then).
+   */
+  private rejectPendingQueries(): void {
+    const ws = this.sock.ws;
+    if (ws.listenerCount('error') > 0) ws.emit('error', new Error('connection closed'));
+  }
+
+  private async waitForKeyStoreIdle(): Promise<void> {
+    const deadline = Date.now() + this.settings.closeTimeoutMs;
+    // Each step of that work starts right after the previous one resolves, so
+    // idle across a macrotask means done.
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setImmediate(resolve));
+      if (this.auth.keyOpsInFlight() === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.auth.keyOpsInFlight() === 0) return;
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  }
+
+  private assertUsable(): void {
+    if (this.closing || this.closeEmitted) throw new Error('connection is closed');
+  }
+
+  private async waitForFirstQr(): Promise<void> {
+    if (this.qrCount > 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.qrWaiters = this.qrWaiters.filter((w) => w !== done);
+        reject(new Error('WhatsApp did not offer pairing in time'));
+      }, this.settings.connectTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        if (this.closeEmitted || this.closing) reject(new Error('connection is closed'));
+        else resolve();
+      };
+      this.qrWaiters.push(done);
+    });
+  }
+
+  private releaseQrWaiters(): void {
+    const waiters = this.qrWaiters;
+    this.qrWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  private async ensureGroupMetadata(jid: string): Promise<void> {
+    if (this.caches.groupMetadata.get(jid)) return;
+    this.caches.groupMetadata.set(jid, await this.sock.groupMetadata(jid));
+  }
+
+  /** WhatsApp's retry requests for a message no longer in Baileys' recent-message cache. */
+  private async lookupMessage(key: WAMessageKey): Promise<proto.IMessage | undefined> {
+    if (!this.options.getMessage || !key.id || !key.remoteJid) return undefined;
+    try {
+      const content = await this.options.getMessage(key.id);
+      if (!content) return undefined;
+      return await generateWAMessageContent(toBaileysContent(key.remoteJid, content), { upload: this.sock.waUploadToServer });
+    } catch (error) {
+      this.log.warn({ err: String(error) }, 'getMessage for a retry failed');
+      return undefined;
+    }
+  }
+}
+
+/** true when `promise` settles within `ms`; never leaves its timer behind. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,95 @@
+import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
+import pino, { type LevelWithSilent, type Logger } from 'pino';
+import type { EngineConnection, EngineConnectOptions, WhatsAppEngine } from '../whatsapp-engine.port';
+import { loadBaileysAuthState, type BaileysLogger } from './baileys-auth-state';
+import { BaileysConnection } from './baileys-connection';
+import { createSocketCaches } from './bounded-cache.store';
+
+/** Where the sandbox's fake WhatsApp listens and the test root its certificates chain to. */
+export interface SandboxEndpoint {
+  urlForSession(name: string): string;
+  rootPublicKey: Uint8Array;
+}
+
+export interface BaileysEngineOptions {
+  logLevel: LevelWithSilent;
+  /** Points every socket at the sandbox and trusts its test root. Never in production. */
+  sandbox?: SandboxEndpoint;
+  /** Handshake and send timeout of a socket (Baileys default 20 s). */
+  connectTimeoutMs?: number;
+  /** Lifetime of each QR; default Baileys' own (first 60 s, then 20 s). */
+  qrTimeoutMs?: number;
+  /** How long a requested pairing code defers an adv-secret rotation (default 60 s, as whatsapp-rust). */
+  pairingCodeFlowMs?: number;
+  /** How long close() waits for the socket before terminating it (default 5 s). */
+  closeTimeoutMs?: number;
+}
+
+/** Baileys logs JIDs and message details at info and below: it never logs below warn. */
+const BAILEYS_QUIET_LEVELS: LevelWithSilent[] = ['silent', 'fatal', 'error', 'warn'];
+
+/** Emitted by rc14 on every socket because history sync is off on purpose (see the constructor). */
+const HISTORY_SYNC_WARNING = 'DISABLING ALL SYNC';
+
+/**
+ * The WhatsAppEngine on Baileys 7 (rc14). connect() loads the session's auth
+ * state (rejecting when it cannot be read), opens one socket and resolves at
+ * once; everything after that (QR, open, close, messages, receipts) arrives
+ * through `onEvent`.
+ */
+export class BaileysEngine implements WhatsAppEngine {
+  private readonly log: Logger;
+  private readonly baileysLog: Logger;
+
+  constructor(private readonly options: BaileysEngineOptions) {
+    this.log = pino({ level: options.logLevel, base: { component: 'whatsapp-engine' } });
+    const baileysLevel = BAILEYS_QUIET_LEVELS.includes(options.logLevel) ? options.logLevel : 'warn';
+    this.baileysLog = pino({
+      level: baileysLevel,
+      base: { component: 'baileys' },
+      hooks: {
+        logMethod(args, method) {
+          if (args.some((a) => typeof a === 'string' && a.includes(HISTORY_SYNC_WARNING))) return;
+          method.apply(this, args);
+        },
+      },
+    });
+    if (options.sandbox) {
+      // Baileys verifies the server's certificate chain against this key; the
+      // object is process-global, so this process then trusts only the sandbox.
+      WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(options.sandbox.rootPublicKey);
+      this.log.warn('SANDBOX: trusting the sandbox test root instead of WhatsApp; no real WhatsApp connection is possible');
+    }
+    this.log.info('history sync disabled for every session (no chat history is downloaded or stored)');
+  }
+
+  async connect(options: EngineConnectOptions): Promise<EngineConnection> {
+    const log = this.log.child({ session: options.sessionName });
+    const baileysLog = this.baileysLog.child({ session: options.sessionName }) as unknown as BaileysLogger;
+    const caches = createSocketCaches();
+    const auth = await loadBaileysAuthState(options.auth, caches.signalKeys, baileysLog);
+    const creds = auth.state.creds;
+    if (creds.me?.id && !creds.account) {
+      // A pairing code was requested but never completed: logging in with these
+      // creds would fail. Start the pairing again (same identity keys).
+      log.warn('unfinished pairing in stored creds; pairing again');
+      creds.me = undefined;
+      creds.pairingCode = undefined;
+      creds.registered = false;
+    }
+    return new BaileysConnection(
+      options,
+      auth,
+      caches,
+      {
+        waWebSocketUrl: this.options.sandbox?.urlForSession(options.sessionName),
+        connectTimeoutMs: this.options.connectTimeoutMs ?? 20_000,
+        qrTimeoutMs: this.options.qrTimeoutMs,
+        pairingCodeFlowMs: this.options.pairingCodeFlowMs ?? 60_000,
+        closeTimeoutMs: this.options.closeTimeoutMs ?? 5_000,
+      },
+      log,
+      baileysLog,
+    );
+  }
+}
