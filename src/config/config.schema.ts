@@ -29,97 +29,133 @@ const url = (protocols: string[]) =>
     },
     { message: `must be a ${protocols.map((p) => p.replace(':', '://')).join(' or ')} URL` },
   );
+const oneOf = (values: readonly string[]) => `must be one of ${values.join(', ')}`;
+const NODE_ENVS = ['development', 'production', 'test'] as const;
+const APP_ROLES = ['all', 'api', 'worker'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const cron = z
   .string()
   .regex(/^(\S+\s+){4,5}\S+$/, { message: 'must be a cron expression with 5 or 6 fields' });
 
-export const configSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: int(0, 65535).default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
-    /** Identifies this replica in locks, leases and logs; defaults to hostname-pid. */
-    INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
-    DATABASE_URL: url(['postgresql:', 'postgres:']),
-    REDIS_URL: url(['redis:', 'rediss:']),
-    /** Prefix of every Redis key (BullMQ queues, locks, leases): lets several deployments or test files share one Redis. */
-    REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match ^[A-Za-z0-9_-]{1,64}$' }).default('zaphub'),
-    API_KEY: z.string().min(16, { message: 'must be at least 16 characters' }),
-    METRICS_TOKEN: z.string().min(1).optional(),
-    BODY_LIMIT: byteSize.default('16mb'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),
+export const baseConfigSchema = z.object({
+  NODE_ENV: z.enum(NODE_ENVS, { message: oneOf(NODE_ENVS) }).default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  APP_ROLE: z.enum(APP_ROLES, { message: oneOf(APP_ROLES) }).default('all'),
+  /** Identifies this replica in locks, leases and logs; defaults to hostname-pid. */
+  INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
+  DATABASE_URL: url(['postgresql:', 'postgres:']),
+  REDIS_URL: url(['redis:', 'rediss:']),
+  /** Prefix of every Redis key (BullMQ queues, locks, leases): lets several deployments or test files share one Redis. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match ^[A-Za-z0-9_-]{1,64}$' }).default('zaphub'),
+  API_KEY: z.string().min(16, { message: 'must be at least 16 characters' }),
+  METRICS_TOKEN: z.string().min(1).optional(),
+  BODY_LIMIT: byteSize.default('16mb'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { message: oneOf(LOG_LEVELS) }).default('info'),
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),
 
-    SANDBOX: bool.default(false),
-    /** 0 = a random free port on loopback. */
-    SANDBOX_PORT: int(0, 65535).default(0),
-    /** Use an external sandbox (`npm run sandbox`) instead of starting one in-process; needs SANDBOX_ROOT_KEY. */
-    SANDBOX_URL: url(['ws:', 'wss:']).optional(),
-    /** Base64 test root public key printed by `npm run sandbox`. */
-    SANDBOX_ROOT_KEY: z.string().regex(/^[A-Za-z0-9+/]+=*$/, { message: 'must be base64' }).optional(),
-    /** Delay before a fake contact sends the delivery receipt of what it received. */
-    SANDBOX_DELIVERY_RECEIPT_MS: int(0, 600_000).default(100),
-    /** Delay (after delivery) before a fake contact sends the read receipt. */
-    SANDBOX_READ_RECEIPT_MS: int(0, 600_000).default(300),
+  SANDBOX: bool.default(false),
+  /** 0 = a random free port on loopback. */
+  SANDBOX_PORT: int(0, 65535).default(0),
+  /** Use an external sandbox (`npm run sandbox`) instead of starting one in-process; needs SANDBOX_ROOT_KEY. */
+  SANDBOX_URL: url(['ws:', 'wss:']).optional(),
+  /** Base64 test root public key printed by `npm run sandbox`. */
+  SANDBOX_ROOT_KEY: z.string().regex(/^[A-Za-z0-9+/]+=*$/, { message: 'must be base64' }).optional(),
+  /** Delay before a fake contact sends the delivery receipt of what it received. */
+  SANDBOX_DELIVERY_RECEIPT_MS: int(0, 600_000).default(100),
+  /** Delay (after delivery) before a fake contact sends the read receipt. */
+  SANDBOX_READ_RECEIPT_MS: int(0, 600_000).default(300),
 
-    MAX_SESSIONS: int(1, 100_000).default(50),
-    AUTH_STATE_KEY: z
-      .string()
-      .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes as base64 or hex' })
-      .optional(),
-    RECONNECT_BASE_MS: int(10).default(2000),
-    RECONNECT_MAX_MS: int(100).default(300_000),
-    CIRCUIT_BREAKER_THRESHOLD: int(1, 1000).default(5),
-    CIRCUIT_BREAKER_RESET_MS: int(100).default(300_000),
-    SESSION_HEALTH_INTERVAL_MS: int(1000).default(30_000),
-    STATUS_DEBOUNCE_MS: int(0).default(5000),
-    SESSION_LEASE_TTL_MS: int(1000).default(30_000),
-    QR_MAX_ATTEMPTS: int(1, 100).default(5),
+  MAX_SESSIONS: int(1, 100_000).default(50),
+  AUTH_STATE_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes as base64 or hex' })
+    .optional(),
+  RECONNECT_BASE_MS: int(10).default(2000),
+  RECONNECT_MAX_MS: int(100).default(300_000),
+  CIRCUIT_BREAKER_THRESHOLD: int(1, 1000).default(5),
+  CIRCUIT_BREAKER_RESET_MS: int(100).default(300_000),
+  SESSION_HEALTH_INTERVAL_MS: int(1000).default(30_000),
+  STATUS_DEBOUNCE_MS: int(0).default(5000),
+  SESSION_LEASE_TTL_MS: int(1000).default(30_000),
+  QR_MAX_ATTEMPTS: int(1, 100).default(5),
 
-    DEFAULT_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
-    HUMANIZE_ENABLED: bool.default(true),
-    HUMANIZE_TYPING_MS_PER_CHAR: int(0).default(40),
-    HUMANIZE_MIN_TYPING_MS: int(0).default(800),
-    HUMANIZE_MAX_TYPING_MS: int(0).default(6000),
-    HUMANIZE_CHAT_GAP_MS: int(0).default(1000),
+  DEFAULT_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
+  HUMANIZE_ENABLED: bool.default(true),
+  HUMANIZE_TYPING_MS_PER_CHAR: int(0).default(40),
+  HUMANIZE_MIN_TYPING_MS: int(0).default(800),
+  HUMANIZE_MAX_TYPING_MS: int(0).default(6000),
+  HUMANIZE_CHAT_GAP_MS: int(0).default(1000),
 
-    PENDING_TTL_HOURS: int(1).default(24),
-    PROCESSED_RETENTION_MINUTES: int(1).default(60),
-    HISTORY_RETENTION_DAYS: int(1).default(7),
-    CLEANUP_PROCESSED_CRON: cron.default('*/30 * * * *'),
-    FLOW_TTL_MS: int(1000).default(300_000),
+  PENDING_TTL_HOURS: int(1).default(24),
+  PROCESSED_RETENTION_MINUTES: int(1).default(60),
+  HISTORY_RETENTION_DAYS: int(1).default(7),
+  CLEANUP_PROCESSED_CRON: cron.default('*/30 * * * *'),
+  FLOW_TTL_MS: int(1000).default(300_000),
 
-    WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
-    WEBHOOK_ALLOW_PRIVATE: bool.default(false),
-    WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  WEBHOOK_ALLOW_PRIVATE: bool.default(false),
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
 
-    QUEUE_SESSION_INIT_CONCURRENCY: int(1, 1000).default(3),
-    QUEUE_SESSION_INIT_ATTEMPTS: int(1, 100).default(3),
-    QUEUE_SESSION_CLOSE_CONCURRENCY: int(1, 1000).default(3),
-    QUEUE_SESSION_CLOSE_ATTEMPTS: int(1, 100).default(2),
-    QUEUE_MESSAGE_SEND_CONCURRENCY: int(1, 1000).default(5),
-    QUEUE_MESSAGE_SEND_ATTEMPTS: int(1, 100).default(5),
-    QUEUE_MESSAGE_RECEIVE_CONCURRENCY: int(1, 1000).default(10),
-    QUEUE_MESSAGE_RECEIVE_ATTEMPTS: int(1, 100).default(3),
-    QUEUE_MESSAGE_STATUS_CONCURRENCY: int(1, 1000).default(5),
-    QUEUE_MESSAGE_STATUS_ATTEMPTS: int(1, 100).default(3),
-    QUEUE_WEBHOOK_DELIVERY_CONCURRENCY: int(1, 1000).default(3),
-    QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY: int(1, 1000).default(1),
-  })
-  .superRefine((c, ctx) => {
-    if (c.HUMANIZE_MIN_TYPING_MS > c.HUMANIZE_MAX_TYPING_MS) {
-      ctx.addIssue({ code: 'custom', path: ['HUMANIZE_MIN_TYPING_MS'], message: 'must be <= HUMANIZE_MAX_TYPING_MS' });
-    }
-    if (c.RECONNECT_BASE_MS > c.RECONNECT_MAX_MS) {
-      ctx.addIssue({ code: 'custom', path: ['RECONNECT_BASE_MS'], message: 'must be <= RECONNECT_MAX_MS' });
-    }
-    if (c.SANDBOX_URL && !c.SANDBOX_ROOT_KEY) {
-      ctx.addIssue({ code: 'custom', path: ['SANDBOX_ROOT_KEY'], message: 'is required when SANDBOX_URL is set' });
-    }
-    if (c.SANDBOX && c.NODE_ENV === 'production') {
-      ctx.addIssue({ code: 'custom', path: ['SANDBOX'], message: 'must not be true when NODE_ENV=production' });
-    }
-  });
+  QUEUE_SESSION_INIT_CONCURRENCY: int(1, 1000).default(3),
+  QUEUE_SESSION_INIT_ATTEMPTS: int(1, 100).default(3),
+  QUEUE_SESSION_CLOSE_CONCURRENCY: int(1, 1000).default(3),
+  QUEUE_SESSION_CLOSE_ATTEMPTS: int(1, 100).default(2),
+  QUEUE_MESSAGE_SEND_CONCURRENCY: int(1, 1000).default(5),
+  QUEUE_MESSAGE_SEND_ATTEMPTS: int(1, 100).default(5),
+  QUEUE_MESSAGE_RECEIVE_CONCURRENCY: int(1, 1000).default(10),
+  QUEUE_MESSAGE_RECEIVE_ATTEMPTS: int(1, 100).default(3),
+  QUEUE_MESSAGE_STATUS_CONCURRENCY: int(1, 1000).default(5),
+  QUEUE_MESSAGE_STATUS_ATTEMPTS: int(1, 100).default(3),
+  QUEUE_WEBHOOK_DELIVERY_CONCURRENCY: int(1, 1000).default(3),
+  QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY: int(1, 1000).default(1),
+});
+type BaseConfig = z.infer<typeof baseConfigSchema>;
+
+export interface CrossFieldRule {
+  /** The variable the problem line names. */
+  field: keyof BaseConfig;
+  /** Every variable the rule reads. */
+  uses: Array<keyof BaseConfig>;
+  message: string;
+  violated(c: BaseConfig): boolean;
+}
+
+/**
+ * Rules across variables. load-config evaluates them even when unrelated
+ * variables are invalid, so that every problem is reported in one go.
+ */
+export const crossFieldRules: CrossFieldRule[] = [
+  {
+    field: 'HUMANIZE_MIN_TYPING_MS',
+    uses: ['HUMANIZE_MIN_TYPING_MS', 'HUMANIZE_MAX_TYPING_MS'],
+    message: 'must be <= HUMANIZE_MAX_TYPING_MS',
+    violated: (c) => c.HUMANIZE_MIN_TYPING_MS > c.HUMANIZE_MAX_TYPING_MS,
+  },
+  {
+    field: 'RECONNECT_BASE_MS',
+    uses: ['RECONNECT_BASE_MS', 'RECONNECT_MAX_MS'],
+    message: 'must be <= RECONNECT_MAX_MS',
+    violated: (c) => c.RECONNECT_BASE_MS > c.RECONNECT_MAX_MS,
+  },
+  {
+    field: 'SANDBOX_ROOT_KEY',
+    uses: ['SANDBOX_URL', 'SANDBOX_ROOT_KEY'],
+    message: 'is required when SANDBOX_URL is set',
+    violated: (c) => Boolean(c.SANDBOX_URL) && !c.SANDBOX_ROOT_KEY,
+  },
+  {
+    field: 'SANDBOX',
+    uses: ['SANDBOX', 'NODE_ENV'],
+    message: 'must not be true when NODE_ENV=production',
+    violated: (c) => c.SANDBOX && c.NODE_ENV === 'production',
+  },
+];
+
+export const configSchema = baseConfigSchema.superRefine((c, ctx) => {
+  for (const rule of crossFieldRules) {
+    if (rule.violated(c)) ctx.addIssue({ code: 'custom', path: [rule.field], message: rule.message });
+  }
+});
 
 export type AppConfig = z.infer<typeof configSchema> & { INSTANCE_ID: string };

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { configSchema, type AppConfig } from './config.schema';
+import { baseConfigSchema, configSchema, crossFieldRules, type AppConfig } from './config.schema';
 
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
@@ -22,6 +22,18 @@ export function parseConfig(env: Record<string, string | undefined>): AppConfig 
       const message = issue.code === 'invalid_type' && cleaned[key] === undefined ? 'is required' : issue.message;
       return `${key} ${message}`;
     });
+    // Zod skips cross-field rules when a field is missing; evaluate them on the
+    // fields they use (when those are valid) so every problem shows at once.
+    for (const rule of crossFieldRules) {
+      const values: Record<string, unknown> = {};
+      const ok = rule.uses.every((field) => {
+        const parsed = baseConfigSchema.shape[field].safeParse(cleaned[field]);
+        values[field] = parsed.data;
+        return parsed.success;
+      });
+      const line = `${rule.field} ${rule.message}`;
+      if (ok && rule.violated(values as Parameters<typeof rule.violated>[0]) && !problems.includes(line)) problems.push(line);
+    }
     throw new ConfigValidationError(problems);
   }
   return { ...result.data, INSTANCE_ID: result.data.INSTANCE_ID ?? `${hostname()}-${process.pid}` };

@@ -1,0 +1,160 @@
+import { hostname } from 'node:os';
+import { ConfigValidationError, parseConfig } from './load-config';
+
+const VALID = {
+  DATABASE_URL: 'postgresql://postgres@127.0.0.1:5432/zaphub',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  API_KEY: 'a-key-of-sixteen-chars',
+};
+
+/** The problems parseConfig reports for `env`, or fails when the env is accepted. */
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    parseConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as ConfigValidationError).problems;
+  }
+  throw new Error(`config was accepted: ${JSON.stringify(env)}`);
+}
+
+describe('parseConfig', () => {
+  it('accepts the three required variables and applies the defaults', () => {
+    const config = parseConfig(VALID);
+    expect(config).toMatchObject({
+      NODE_ENV: 'development',
+      PORT: 3000,
+      HOST: '0.0.0.0',
+      APP_ROLE: 'all',
+      REDIS_PREFIX: 'zaphub',
+      BODY_LIMIT: '16mb',
+      LOG_LEVEL: 'info',
+      SHUTDOWN_TIMEOUT_MS: 20000,
+      SANDBOX: false,
+      MAX_SESSIONS: 50,
+      DEFAULT_RATE_LIMIT_PER_MINUTE: 60,
+      HUMANIZE_ENABLED: true,
+      HUMANIZE_TYPING_MS_PER_CHAR: 40,
+      HUMANIZE_MIN_TYPING_MS: 800,
+      HUMANIZE_MAX_TYPING_MS: 6000,
+      HUMANIZE_CHAT_GAP_MS: 1000,
+      PENDING_TTL_HOURS: 24,
+      PROCESSED_RETENTION_MINUTES: 60,
+      HISTORY_RETENTION_DAYS: 7,
+      CLEANUP_PROCESSED_CRON: '*/30 * * * *',
+      FLOW_TTL_MS: 300000,
+      WEBHOOK_TIMEOUT_MS: 10000,
+      WEBHOOK_ALLOW_PRIVATE: false,
+    });
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.INSTANCE_ID).toBe(`${hostname()}-${process.pid}`);
+  });
+
+  it('converts numbers and booleans from their string form', () => {
+    const config = parseConfig({ ...VALID, PORT: '8080', SANDBOX: '1', HUMANIZE_ENABLED: 'false', WEBHOOK_ALLOW_PRIVATE: 'true', INSTANCE_ID: 'pod-a' });
+    expect(config).toMatchObject({ PORT: 8080, SANDBOX: true, HUMANIZE_ENABLED: false, WEBHOOK_ALLOW_PRIVATE: true, INSTANCE_ID: 'pod-a' });
+  });
+
+  it('treats empty strings as unset (defaults apply, required ones are missing)', () => {
+    const config = parseConfig({ ...VALID, PORT: '', METRICS_TOKEN: '' });
+    expect(config.PORT).toBe(3000);
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(problemsOf({ ...VALID, API_KEY: '' })).toEqual(['API_KEY is required']);
+  });
+
+  it('names each missing required variable on its own line', () => {
+    expect(problemsOf({})).toEqual(['DATABASE_URL is required', 'REDIS_URL is required', 'API_KEY is required']);
+    const error = (() => {
+      try {
+        parseConfig({});
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    expect(error?.message.split('\n')).toEqual([
+      'Invalid configuration:',
+      '  - DATABASE_URL is required',
+      '  - REDIS_URL is required',
+      '  - API_KEY is required',
+    ]);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['mysql database URL', { DATABASE_URL: 'mysql://u@h/db' }, 'DATABASE_URL must be a postgresql:// or postgres:// URL'],
+    ['database URL that is not a URL', { DATABASE_URL: 'localhost:5432' }, 'DATABASE_URL must be a postgresql:// or postgres:// URL'],
+    ['http Redis URL', { REDIS_URL: 'http://127.0.0.1:6379' }, 'REDIS_URL must be a redis:// or rediss:// URL'],
+    ['short API key', { API_KEY: 'short' }, 'API_KEY must be at least 16 characters'],
+    ['unknown role', { APP_ROLE: 'boss' }, 'APP_ROLE must be one of all, api, worker'],
+    ['unknown NODE_ENV', { NODE_ENV: 'prod' }, 'NODE_ENV must be one of development, production, test'],
+    ['unknown log level', { LOG_LEVEL: 'verbose' }, 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent'],
+    ['port above range', { PORT: '65536' }, 'PORT must be <= 65535'],
+    ['negative port', { PORT: '-1' }, 'PORT must be >= 0'],
+    ['non-numeric port', { PORT: 'http' }, 'PORT must be a number'],
+    ['fractional number', { MAX_SESSIONS: '2.5' }, 'MAX_SESSIONS must be an integer'],
+    ['zero sessions', { MAX_SESSIONS: '0' }, 'MAX_SESSIONS must be >= 1'],
+    ['non-numeric timeout', { SHUTDOWN_TIMEOUT_MS: '20s' }, 'SHUTDOWN_TIMEOUT_MS must be a number'],
+    ['timeout below minimum', { SHUTDOWN_TIMEOUT_MS: '10' }, 'SHUTDOWN_TIMEOUT_MS must be >= 1000'],
+    ['body limit with a unit typo', { BODY_LIMIT: '16 megabytes' }, 'BODY_LIMIT must be a size such as 16mb, 512kb or 1048576'],
+    ['body limit negative', { BODY_LIMIT: '-1mb' }, 'BODY_LIMIT must be a size such as 16mb, 512kb or 1048576'],
+    ['boolean as yes', { SANDBOX: 'yes' }, 'SANDBOX must be true or false'],
+    ['boolean as TRUE', { HUMANIZE_ENABLED: 'TRUE' }, 'HUMANIZE_ENABLED must be true or false'],
+    ['Redis prefix with a colon', { REDIS_PREFIX: 'a:b' }, 'REDIS_PREFIX must match ^[A-Za-z0-9_-]{1,64}$'],
+    ['cron with three fields', { CLEANUP_PROCESSED_CRON: '* * *' }, 'CLEANUP_PROCESSED_CRON must be a cron expression with 5 or 6 fields'],
+    ['auth state key of the wrong size', { AUTH_STATE_KEY: 'abcd' }, 'AUTH_STATE_KEY must be 32 bytes as base64 or hex'],
+    ['humanize min above max', { HUMANIZE_MIN_TYPING_MS: '7000', HUMANIZE_MAX_TYPING_MS: '6000' }, 'HUMANIZE_MIN_TYPING_MS must be <= HUMANIZE_MAX_TYPING_MS'],
+    ['reconnect base above max', { RECONNECT_BASE_MS: '5000', RECONNECT_MAX_MS: '1000' }, 'RECONNECT_BASE_MS must be <= RECONNECT_MAX_MS'],
+    ['http sandbox URL', { SANDBOX_URL: 'http://127.0.0.1:9000', SANDBOX_ROOT_KEY: 'AAAA' }, 'SANDBOX_URL must be a ws:// or wss:// URL'],
+    ['sandbox URL without its root key', { SANDBOX_URL: 'ws://127.0.0.1:9000' }, 'SANDBOX_ROOT_KEY is required when SANDBOX_URL is set'],
+    ['sandbox root key that is not base64', { SANDBOX_ROOT_KEY: 'not base64!' }, 'SANDBOX_ROOT_KEY must be base64'],
+    ['sandbox in production', { SANDBOX: 'true', NODE_ENV: 'production' }, 'SANDBOX must not be true when NODE_ENV=production'],
+  ])('rejects a %s with one line naming the variable', (_label, overrides, expected) => {
+    expect(problemsOf({ ...VALID, ...overrides })).toEqual([expected]);
+  });
+
+  it('accepts the sandbox outside production and with a root key for an external sandbox', () => {
+    expect(parseConfig({ ...VALID, SANDBOX: 'true' }).SANDBOX).toBe(true);
+    expect(parseConfig({ ...VALID, SANDBOX_URL: 'wss://sandbox.example:9000', SANDBOX_ROOT_KEY: 'QUJDRA==' }).SANDBOX_URL).toBe(
+      'wss://sandbox.example:9000',
+    );
+  });
+
+  it('accepts sizes in every unit and both 32-byte key encodings', () => {
+    for (const size of ['1048576', '512kb', '16MB', '1gb', '100b']) expect(parseConfig({ ...VALID, BODY_LIMIT: size }).BODY_LIMIT).toBe(size);
+    expect(parseConfig({ ...VALID, AUTH_STATE_KEY: Buffer.alloc(32, 7).toString('base64') }).AUTH_STATE_KEY).toBeDefined();
+    expect(parseConfig({ ...VALID, AUTH_STATE_KEY: 'ab'.repeat(32) }).AUTH_STATE_KEY).toBeDefined();
+  });
+
+  it('reports several problems together, cross-field rules included, one line each', () => {
+    const problems = problemsOf({
+      REDIS_URL: 'http://nope',
+      API_KEY: 'short',
+      PORT: '99999',
+      APP_ROLE: 'boss',
+      BODY_LIMIT: 'big',
+      SANDBOX: 'maybe',
+      MAX_SESSIONS: '1.5',
+      HUMANIZE_MIN_TYPING_MS: '9000',
+      SANDBOX_URL: 'ws://127.0.0.1:9000',
+    });
+    expect(problems.sort()).toEqual(
+      [
+        'DATABASE_URL is required',
+        'REDIS_URL must be a redis:// or rediss:// URL',
+        'API_KEY must be at least 16 characters',
+        'PORT must be <= 65535',
+        'APP_ROLE must be one of all, api, worker',
+        'BODY_LIMIT must be a size such as 16mb, 512kb or 1048576',
+        'SANDBOX must be true or false',
+        'MAX_SESSIONS must be an integer',
+        'HUMANIZE_MIN_TYPING_MS must be <= HUMANIZE_MAX_TYPING_MS',
+        'SANDBOX_ROOT_KEY is required when SANDBOX_URL is set',
+      ].sort(),
+    );
+    for (const line of problems) expect(line).not.toContain('\n');
+  });
+
+  it('never echoes a secret value in a problem line', () => {
+    const problems = problemsOf({ ...VALID, API_KEY: 'sekrit', METRICS_TOKEN: '', DATABASE_URL: 'mysql://user:hunter2@db/x' });
+    expect(problems.join('\n')).not.toMatch(/sekrit|hunter2/);
+  });
+});
