@@ -6,6 +6,7 @@ import {
   makeWASocket,
   S_WHATSAPP_NET,
   type BaileysEventMap,
+  type BinaryNode,
   type ConnectionState,
   type proto,
   type WAMessageKey,
@@ -68,7 +69,7 @@ export class BaileysConnection implements EngineConnection {
   private closing: Promise<void> | null = null;
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
-  private released = false;
+  private releasing: Promise<void> | null = null;
 
   constructor(
     private readonly options: EngineConnectOptions,
@@ -237,7 +238,15 @@ export class BaileysConnection implements EngineConnection {
     await this.waitForFirstQr();
     this.companion.beginPairingCodeFlow();
     try {
+      // rc14's requestPairingCode resolves before WhatsApp answered, so a code
+      // the server refused would look valid (Baileys issue #2737). Wait for the
+      // answer to its iq: Baileys numbers tags `<prefix><n>` and takes the next
+      // one synchronously inside requestPairingCode.
+      const answer = this.nextTagAnswer();
       const code = await this.sock.requestPairingCode(digits);
+      const response = await answer;
+      if (!response) throw new Error('WhatsApp did not confirm the pairing code in time');
+      if (response.attrs.type === 'error') throw new Error(`WhatsApp refused the pairing code request (${describeIqError(response)})`);
       return code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
     } catch (error) {
       this.companion.endPairingCodeFlow(false);
@@ -304,9 +313,12 @@ export class BaileysConnection implements EngineConnection {
   }
 
   /** Frees everything the connection holds; runs once, after the close event. */
-  private async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
+  private release(): Promise<void> {
+    this.releasing ??= this.releaseOnce();
+    return this.releasing;
+  }
+
+  private async releaseOnce(): Promise<void> {
     this.companion.dispose();
     this.releaseQrWaiters();
     this.rejectPendingQueries();
@@ -374,6 +386,15 @@ export class BaileysConnection implements EngineConnection {
     for (const waiter of waiters) waiter();
   }
 
+  /** Resolves with the answer to the next iq Baileys sends with a generated tag (undefined on timeout). */
+  private nextTagAnswer(): Promise<BinaryNode | undefined> {
+    const peeked = this.sock.generateMessageTag();
+    const match = /^(.*?)(\d+)$/.exec(peeked);
+    if (!match) return Promise.resolve({ tag: 'iq', attrs: { type: 'result' } });
+    const next = `${match[1]}${Number(match[2]) + 1}`;
+    return this.sock.waitForMessage(next, this.settings.connectTimeoutMs) as Promise<BinaryNode | undefined>;
+  }
+
   private async ensureGroupMetadata(jid: string): Promise<void> {
     if (this.caches.groupMetadata.get(jid)) return;
     this.caches.groupMetadata.set(jid, await this.sock.groupMetadata(jid));
@@ -391,6 +412,11 @@ export class BaileysConnection implements EngineConnection {
       return undefined;
     }
   }
+}
+
+function describeIqError(node: BinaryNode): string {
+  const error = Array.isArray(node.content) ? node.content.find((c) => c.tag === 'error') : undefined;
+  return error ? `${error.attrs.code ?? '?'} ${error.attrs.text ?? ''}`.trim() : 'error';
 }
 
 /** true when `promise` settles within `ms`; never leaves its timer behind. */
