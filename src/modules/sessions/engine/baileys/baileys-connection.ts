@@ -61,6 +61,7 @@ export class BaileysConnection implements EngineConnection {
   /** Removes each listener this connection added to the socket. */
   private readonly unsubscribers: Array<() => void> = [];
   private lastFrameAt = Date.now();
+  private isOpen = false;
   private qrCount = 0;
   private currentQrExpiresAt: Date | null = null;
   private qrWaiters: Array<() => void> = [];
@@ -158,12 +159,14 @@ export class BaileysConnection implements EngineConnection {
       this.releaseQrWaiters();
     }
     if (update.connection === 'open') {
+      this.isOpen = true;
       this.companion.markPaired();
       const me = this.auth.state.creds.me;
       const id = jidNormalizedUser(me?.id);
       this.emit({ type: 'open', me: { id, phone: jidDecode(id)?.user ?? '', pushName: me?.name && me.name !== '~' ? me.name : null } });
     }
     if (update.connection === 'close') {
+      this.isOpen = false;
       const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
       this.emitClose(classifyDisconnect(error?.output?.statusCode, error?.message, this.closedByUs));
       void this.release();
@@ -172,7 +175,7 @@ export class BaileysConnection implements EngineConnection {
 
   private onCompanionRegRefresh(): void {
     // Only an unpaired companion is asked to refresh; a linked device ignores it.
-    if (this.auth.state.creds.me?.id && this.auth.state.creds.account) return;
+    if (this.isPaired()) return;
     const outcome = this.companion.onRefreshNotification();
     this.log.warn({ outcome }, 'companion_reg_refresh received');
   }
@@ -209,7 +212,7 @@ export class BaileysConnection implements EngineConnection {
   async send(chatId: string, content: OutboundContent, _opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }> {
     // Quoting is not supported: Baileys needs the full quoted message (its
     // content and author), which a message id alone does not give.
-    this.assertUsable();
+    this.assertOpen();
     if (isJidGroup(chatId)) await this.ensureGroupMetadata(chatId);
     const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content));
     const waMessageId = result?.key?.id;
@@ -218,12 +221,12 @@ export class BaileysConnection implements EngineConnection {
   }
 
   async sendPresence(chatId: string, presence: Presence): Promise<void> {
-    this.assertUsable();
+    this.assertOpen();
     await this.sock.sendPresenceUpdate(presence, chatId);
   }
 
   async markRead(chatId: string, waMessageIds: string[]): Promise<void> {
-    this.assertUsable();
+    this.assertOpen();
     if (waMessageIds.length === 0) return;
     const keys: WAMessageKey[] = waMessageIds.map((id) => ({ remoteJid: chatId, id, fromMe: false }));
     await this.sock.readMessages(keys);
@@ -233,7 +236,7 @@ export class BaileysConnection implements EngineConnection {
     this.assertUsable();
     const digits = phone.replace(/\D/g, '');
     if (!/^\d{6,15}$/.test(digits)) throw new Error('phone must be 6 to 15 digits in international format');
-    if (this.auth.state.creds.registered) throw new Error('session is already paired');
+    if (this.isPaired()) throw new Error('session is already paired');
     // The server is ready for a pairing code once it sent the pairing refs (first QR).
     await this.waitForFirstQr();
     this.companion.beginPairingCodeFlow();
@@ -358,6 +361,16 @@ export class BaileysConnection implements EngineConnection {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     }
+  }
+
+  /** Linked to an account: pair-success stored the ADV identity (`account`). */
+  private isPaired(): boolean {
+    return Boolean(this.auth.state.creds.me?.id && this.auth.state.creds.account);
+  }
+
+  private assertOpen(): void {
+    this.assertUsable();
+    if (!this.isOpen) throw new Error('connection is not open yet');
   }
 
   private assertUsable(): void {
