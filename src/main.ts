@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap/create-app';
-import { gracefulShutdown } from './bootstrap/graceful-shutdown';
+import { installShutdownHandlers } from './bootstrap/graceful-shutdown';
 import { ConfigValidationError, loadConfig } from './config';
 
 async function main(): Promise<void> {
@@ -21,15 +21,7 @@ async function main(): Promise<void> {
   const logger = new Logger('Main');
   if (config.SANDBOX) logger.warn('SANDBOX=true: sessions talk to the built-in FAKE WhatsApp network, not to WhatsApp');
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.log(`${signal} received, shutting down`);
-    void gracefulShutdown(app, config.SHUTDOWN_TIMEOUT_MS, logger).then((clean) => process.exit(clean ? 0 : 1));
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  installShutdownHandlers(app, config.SHUTDOWN_TIMEOUT_MS, logger);
 
   await app.listen(config.PORT, config.HOST);
   logger.log(`ZapHub listening on http://${config.HOST}:${config.PORT} (role ${config.APP_ROLE})`);

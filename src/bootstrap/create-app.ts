@@ -1,3 +1,4 @@
+import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,10 +12,15 @@ import { featureModules } from './feature-modules';
 /**
  * Builds the HTTP application (not yet listening): body limits, helmet,
  * validation, OpenAPI. Shared by main.ts and the e2e tests so both run the
- * same stack.
+ * same stack. `extraModules` lets tests add fixture modules (e.g. a processor)
+ * to the real application.
  */
-export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, featureModules(config)), {
+export async function createApp(
+  config: AppConfig,
+  extraModules: Array<Type | DynamicModule> = [],
+): Promise<NestExpressApplication> {
+  const modules = [...featureModules(config), ...extraModules];
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, modules), {
     bodyParser: false,
     bufferLogs: true,
     abortOnError: false,

@@ -48,3 +48,32 @@ export async function gracefulShutdown(app: INestApplication, timeoutMs: number,
   if (!done) logger.error(`shutdown: not finished within ${timeoutMs} ms`);
   return done;
 }
+
+/**
+ * Wires SIGTERM and SIGINT to `gracefulShutdown`: the first signal starts it,
+ * later ones are ignored; the process exits 0 when everything closed within
+ * `timeoutMs`, 1 otherwise. Used by main.ts and by process-level tests, so both
+ * shut down the same way.
+ */
+export function installShutdownHandlers(
+  app: INestApplication,
+  timeoutMs: number,
+  logger: ShutdownLogger,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal} received, shutting down`);
+    void gracefulShutdown(app, timeoutMs, logger).then(
+      (clean) => exit(clean ? 0 : 1),
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}

@@ -31,19 +31,34 @@ export class WorkerRegistry implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     // Leave a third of the shutdown budget for sockets, Redis and PostgreSQL.
     const budgetMs = Math.floor((this.config.SHUTDOWN_TIMEOUT_MS * 2) / 3);
-    await Promise.all(
-      [...this.workers].map(async (worker) => {
-        let timer: NodeJS.Timeout | undefined;
-        const graceful = worker.close().then(() => true);
-        const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)));
-        const closed = await Promise.race([graceful, timedOut]);
-        clearTimeout(timer);
-        if (!closed) {
-          this.logger.warn(`worker ${worker.name} still busy after ${budgetMs} ms: force-closing, its jobs will be retried`);
-          await worker.close(true).catch(() => undefined);
-        }
-      }),
-    );
+    await Promise.all([...this.workers].map((worker) => this.closeWithin(worker, budgetMs)));
     this.workers.clear();
+  }
+
+  /**
+   * Stops taking jobs at once, lets running ones finish within `budgetMs`, then
+   * closes. A job still running after the budget is abandoned: processors that
+   * accept BullMQ's AbortSignal are told to stop, the worker is force-closed
+   * (its lock is no longer renewed) and BullMQ's stalled-job check hands the job
+   * to another worker once the lock expires (at-least-once).
+   *
+   * Waiting goes through `pause()`, not `close()`: BullMQ memoizes the first
+   * `close()` call, so a graceful close that never ends would make the later
+   * `close(true)` (and @nestjs/bullmq's own close at shutdown) wait forever.
+   */
+  private async closeWithin(worker: Worker, budgetMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const idle = worker.pause().then(
+      () => true,
+      () => true,
+    );
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), budgetMs)));
+    const finished = await Promise.race([idle, timedOut]);
+    clearTimeout(timer);
+    if (!finished) {
+      this.logger.warn(`worker ${worker.name} still busy after ${budgetMs} ms: abandoning its jobs, they will be retried`);
+      worker.cancelAllJobs('shutdown');
+    }
+    await worker.close(!finished).catch((error: unknown) => this.logger.warn(`worker ${worker.name} close failed: ${String(error)}`));
   }
 }

@@ -1,0 +1,126 @@
+import { connect } from 'node:net';
+import { Queue, Worker, type Job } from 'bullmq';
+import { compiledFixture, freePort, runNode, type NodeProcess } from '../helpers/compiled-app';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env';
+
+/**
+ * SIGTERM on the compiled application (test/fixtures/slow-job-main.ts: the real
+ * app and main.ts' signal wiring plus one slow processor) with a job running:
+ * the HTTP server stops accepting at once, the job finishes (or, when it would
+ * outlast the budget, is abandoned and retried elsewhere) and the process
+ * exits 0 within SHUTDOWN_TIMEOUT_MS.
+ */
+const QUEUE = 'maintenance-cleanup';
+
+interface Running {
+  env: TestEnv;
+  proc: NodeProcess;
+  port: number;
+  queue: Queue;
+}
+
+async function startFixture(shutdownTimeoutMs: number): Promise<Running> {
+  const env = await createTestEnv();
+  const port = await freePort();
+  const proc = runNode(compiledFixture('slow-job-main'), {
+    ...env.env,
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+  });
+  const started = waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/startup`)).status === 200, 'fixture startup', 30000);
+  await Promise.race([
+    started,
+    proc.exited.then(({ code }) => {
+      throw new Error(`fixture exited with ${code} before it was up:\n${proc.output()}`);
+    }),
+  ]);
+  const queue = new Queue(QUEUE, { connection: { url: env.env.REDIS_URL }, prefix: env.redisPrefix });
+  return { env, proc, port, queue };
+}
+
+/** True once a new TCP connection to the port is refused. */
+function refused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+}
+
+async function untilActive(job: Job): Promise<void> {
+  await waitFor(async () => (await job.getState()) === 'active', `job ${job.id} active`);
+}
+
+describe('SIGTERM with a job in flight (compiled app as a process)', () => {
+  let running: Running | undefined;
+
+  afterEach(async () => {
+    if (running) {
+      if (!running.proc.hasExited()) running.proc.child.kill('SIGKILL');
+      await running.queue.close();
+      await running.env.cleanup();
+      running = undefined;
+    }
+  });
+
+  it('stops accepting HTTP, lets the running job finish and exits 0 in time', async () => {
+    const timeoutMs = 8000;
+    running = await startFixture(timeoutMs);
+    const { proc, port, queue } = running;
+    const holdMs = 2500;
+    const job = await queue.add('slow', { job: 'flows', holdMs } as never);
+    await untilActive(job);
+
+    const sentAt = Date.now();
+    proc.child.kill('SIGTERM');
+    await waitFor(() => refused(port), 'new connections refused', 5000);
+    expect(proc.hasExited()).toBe(false); // still finishing the job, yet no longer accepting
+
+    const exit = await proc.exited;
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+    expect(exit.at - sentAt).toBeLessThan(timeoutMs);
+
+    const done = await queue.getJob(job.id!);
+    expect(await done!.getState()).toBe('completed');
+    expect(done!.returnvalue).toEqual({ heldMs: holdMs, pid: proc.child.pid });
+    expect(proc.output()).not.toMatch(/not finished within/);
+  });
+
+  it('abandons a job that outlasts the budget, exits 0 in time, and the job is retried by another worker', async () => {
+    const timeoutMs = 3000;
+    running = await startFixture(timeoutMs);
+    const { proc, port, queue, env } = running;
+    const job = await queue.add('stuck', { job: 'flows', holdMs: -1 } as never);
+    await untilActive(job);
+
+    const sentAt = Date.now();
+    proc.child.kill('SIGTERM');
+    await waitFor(() => refused(port), 'new connections refused', 5000);
+    expect(proc.hasExited()).toBe(false);
+
+    const exit = await proc.exited;
+    expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
+    expect(exit.at - sentAt).toBeLessThan(timeoutMs);
+    expect(proc.output()).toMatch(/still busy after 2000 ms/);
+
+    // Not lost: still in Redis, and handed to the next worker once its lock expires.
+    expect(['active', 'wait', 'waiting']).toContain(await job.getState());
+    const worker = new Worker(QUEUE, async () => ({ retried: true }), {
+      connection: { url: env.env.REDIS_URL, maxRetriesPerRequest: null },
+      prefix: env.redisPrefix,
+      stalledInterval: 500,
+    });
+    try {
+      await waitFor(async () => (await job.getState()) === 'completed', 'abandoned job retried', 15000);
+      const done = await queue.getJob(job.id!);
+      expect(done!.returnvalue).toEqual({ retried: true });
+      expect(done!.stalledCounter).toBe(1);
+    } finally {
+      await worker.close();
+    }
+  });
+});
