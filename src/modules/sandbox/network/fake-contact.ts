@@ -1,0 +1,160 @@
+import {
+  initAuthCreds,
+  makeWASocket,
+  type proto,
+  type WAMessage,
+  type WASocket,
+} from '@whiskeysockets/baileys';
+import pino from 'pino';
+import { describeContent } from './message-content';
+import { MemorySignalKeyStore } from './memory-key-store';
+import type { ContactMessage, SandboxLogger } from './sandbox-network.types';
+
+export interface FakeContactOptions {
+  phone: string;
+  /** WebSocket URL of the network, with `?contact=<phone>`. */
+  url: string;
+  /** Where received messages are appended (owned by the directory, so it survives a reconnect). */
+  inbox: ContactMessage[];
+  deliveryReceiptMs: number;
+  readReceiptMs: number;
+  timeoutMs: number;
+  /** Phone number behind a JID the contact sees (LIDs are the network's to resolve). */
+  phoneOf(jid: string | null | undefined): string | null;
+  /** Called when the socket closed without close() (e.g. a fault): the directory forgets the contact. */
+  onClosed?(contact: FakeContact): void;
+  logger?: SandboxLogger;
+}
+
+/** Sent messages kept for Baileys retry requests (`getMessage`). */
+const MAX_SENT_KEPT = 200;
+
+/**
+ * A WhatsApp user of the sandbox: a real Baileys socket logged in as the
+ * primary device of its phone number, with keys in memory. It records what it
+ * receives and, like a person with the app open, sends a delivery receipt
+ * after `deliveryReceiptMs` and a read receipt `readReceiptMs` later.
+ * (Baileys itself only sends an "inactive" receipt on receipt for a socket
+ * that is not marked online, which senders ignore: the explicit receipts are
+ * what turns into DELIVERY_ACK / READ on the sender.)
+ */
+export class FakeContact {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private closed = false;
+
+  private constructor(
+    readonly phone: string,
+    private readonly sock: WASocket,
+    private readonly options: FakeContactOptions,
+    /** Also read by Baileys' getMessage when a receiver asks for a retry. */
+    private readonly sent: Map<string, proto.IMessage>,
+  ) {}
+
+  /** Connects and resolves once logged in with keys uploaded (Baileys opens only after its pre-key upload). */
+  static async connect(options: FakeContactOptions): Promise<FakeContact> {
+    const creds = { ...initAuthCreds(), me: { id: `${options.phone}:0@s.whatsapp.net`, name: `Contact ${options.phone}` } };
+    const sent = new Map<string, proto.IMessage>();
+    const sock = makeWASocket({
+      auth: { creds, keys: new MemorySignalKeyStore() },
+      waWebSocketUrl: options.url,
+      logger: pino({ level: 'silent' }),
+      markOnlineOnConnect: false,
+      syncFullHistory: false,
+      fireInitQueries: false,
+      shouldSyncHistoryMessage: () => false,
+      generateHighQualityLinkPreview: false,
+      // Loopback: a slow ping is enough, and each one is a timer tick per contact.
+      keepAliveIntervalMs: 5 * 60_000,
+      connectTimeoutMs: options.timeoutMs,
+      getMessage: async (key) => (key.id ? sent.get(key.id) : undefined),
+    });
+    const contact = new FakeContact(options.phone, sock, options, sent);
+    sock.ev.on('messages.upsert', ({ messages }) => {
+      for (const message of messages) contact.record(message);
+    });
+    await contact.waitForOpen();
+    return contact;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Sends a text to `toPhone` (real Signal encryption through the network); returns its WhatsApp message id. */
+  async sendText(toPhone: string, text: string): Promise<string> {
+    const message = await this.sock.sendMessage(`${toPhone}@s.whatsapp.net`, { text });
+    const id = message?.key.id;
+    if (!id || !message.message) throw new Error('Baileys did not return the sent message');
+    this.sent.set(id, message.message);
+    if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
+    return id;
+  }
+
+  /** Ends the socket and cancels pending receipts. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    await this.sock.end(undefined);
+  }
+
+  private waitForOpen(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new Error(`contact ${this.phone} did not connect within ${this.options.timeoutMs} ms`));
+        void this.close();
+      }, this.options.timeoutMs);
+      this.sock.ev.on('connection.update', ({ connection, lastDisconnect }) => {
+        if (connection === 'open') {
+          clearTimeout(timer);
+          resolve();
+        } else if (connection === 'close') {
+          // Either it never opened (reject) or it dropped later (the rejection is then a no-op).
+          clearTimeout(timer);
+          const code = (lastDisconnect?.error as { output?: { statusCode?: number } } | undefined)?.output?.statusCode;
+          reject(new Error(`contact ${this.phone} closed before it opened (status ${code ?? 'unknown'})`));
+          if (!this.closed) {
+            this.closed = true;
+            for (const t of this.timers) clearTimeout(t);
+            this.timers.clear();
+            this.options.onClosed?.(this);
+          }
+        }
+      });
+    });
+  }
+
+  private record(message: WAMessage): void {
+    if (message.key.fromMe || !message.key.id || !message.key.remoteJid) return;
+    const described = describeContent(message.message);
+    if (!described) return;
+    const from = this.options.phoneOf(message.key.remoteJidAlt) ?? this.options.phoneOf(message.key.remoteJid) ?? '';
+    this.options.inbox.push({
+      from,
+      text: described.text,
+      type: described.type,
+      waMessageId: message.key.id,
+      receivedAt: new Date().toISOString(),
+    });
+    this.scheduleReceipts(message.key.remoteJid, message.key.participant ?? undefined, message.key.id);
+  }
+
+  /** Delivery after `deliveryReceiptMs`, read `readReceiptMs` after that. */
+  private scheduleReceipts(chatJid: string, participant: string | undefined, id: string): void {
+    this.later(this.options.deliveryReceiptMs, async () => {
+      await this.sock.sendReceipt(chatJid, participant, [id], undefined);
+      this.later(this.options.readReceiptMs, () => this.sock.sendReceipt(chatJid, participant, [id], 'read'));
+    });
+  }
+
+  private later(ms: number, task: () => Promise<void>): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) return;
+      task().catch((error: unknown) => this.options.logger?.debug?.(`contact ${this.phone} receipt failed: ${String(error)}`));
+    }, ms);
+    this.timers.add(timer);
+  }
+}

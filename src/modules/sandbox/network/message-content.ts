@@ -1,0 +1,48 @@
+import { getContentType, normalizeMessageContent, type proto } from '@whiskeysockets/baileys';
+
+/** Baileys content keys that are plumbing, not something a person sent. */
+const NOT_USER_CONTENT = new Set<string>([
+  'protocolMessage',
+  'senderKeyDistributionMessage',
+  'messageContextInfo',
+  'deviceSentMessage',
+]);
+
+/** Content key -> the type name the REST API uses (the same names ZapHub's send API takes). */
+const TYPE_NAMES: Record<string, string> = {
+  conversation: 'text',
+  extendedTextMessage: 'text',
+  imageMessage: 'image',
+  videoMessage: 'video',
+  audioMessage: 'audio',
+  documentMessage: 'document',
+  documentWithCaptionMessage: 'document',
+  stickerMessage: 'sticker',
+  locationMessage: 'location',
+  contactMessage: 'contact',
+  contactsArrayMessage: 'contact',
+  reactionMessage: 'reaction',
+};
+
+/**
+ * What a fake contact records of a received message: its type and its text
+ * (body, caption, or reaction emoji). Null for stanzas that carry no user
+ * content (key distribution, protocol messages).
+ */
+export function describeContent(message: proto.IMessage | null | undefined): { type: string; text: string | null } | null {
+  const content = normalizeMessageContent(message);
+  const key = getContentType(content ?? undefined);
+  if (!content || !key || NOT_USER_CONTENT.has(key)) return null;
+  const text =
+    content.conversation ??
+    content.extendedTextMessage?.text ??
+    content.imageMessage?.caption ??
+    content.videoMessage?.caption ??
+    content.documentMessage?.caption ??
+    content.documentWithCaptionMessage?.message?.documentMessage?.caption ??
+    content.reactionMessage?.text ??
+    content.locationMessage?.name ??
+    content.contactMessage?.displayName ??
+    null;
+  return { type: TYPE_NAMES[key] ?? key.replace(/Message$/, ''), text };
+}

@@ -1,0 +1,49 @@
+import type { Account, AccountRegistry } from './account-registry';
+import type { SandboxFaults } from './faults';
+import type { SandboxLogger } from './sandbox-network.types';
+
+/** Counters behind `stats()`, mutated by the handlers of one network instance. */
+export class NetworkCounters {
+  acceptedMessages = 0;
+  relayedMessages = 0;
+  droppedMessages = 0;
+  relayedReceipts = 0;
+  queuedOffline = 0;
+  refusedConnections = 0;
+  private readonly dropped: string[] = [];
+
+  static readonly MAX_DROPPED_IDS = 1000;
+
+  recordDrop(messageId: string): void {
+    this.droppedMessages++;
+    this.dropped.push(messageId);
+    if (this.dropped.length > NetworkCounters.MAX_DROPPED_IDS) this.dropped.shift();
+  }
+
+  get droppedMessageIds(): string[] {
+    return [...this.dropped];
+  }
+}
+
+/** Resolved options the handlers read. */
+export interface NetworkSettings {
+  qrRefCount: number;
+  requireAdvRotation: boolean;
+  fastPreKeys: boolean;
+}
+
+/** What the stanza handlers need from the network, without a dependency on the facade class. */
+export interface NetworkContext {
+  readonly registry: AccountRegistry;
+  readonly counters: NetworkCounters;
+  readonly settings: NetworkSettings;
+  readonly logger: SandboxLogger;
+  faults(): SandboxFaults;
+  random(): number;
+  /**
+   * Makes sure a number someone is about to message can receive: starts its
+   * fake contact unless the account already has devices (a paired session, or
+   * a running contact).
+   */
+  ensureReachable(account: Account): Promise<void>;
+}

@@ -1,0 +1,101 @@
+import type { KeyPair } from '@whiskeysockets/baileys';
+import type { SandboxFaults } from './faults';
+
+/** Logger the network reports to (Nest's Logger fits). */
+export interface SandboxLogger {
+  log(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+  debug?(message: string): void;
+}
+
+export interface SandboxNetworkOptions {
+  /** Interface to listen on (default 127.0.0.1: the sandbox has no authentication). */
+  host?: string;
+  /** TCP port; 0 (default) picks a free one. */
+  port?: number;
+  /** Delay before a fake contact sends the delivery receipt of what it received (default 100 ms). */
+  deliveryReceiptMs?: number;
+  /** Further delay before it sends the read receipt (default 300 ms). */
+  readReceiptMs?: number;
+  /** Refs per `pair-device` iq, i.e. QR codes a companion can show before it gives up (default 6, like WhatsApp). */
+  qrRefCount?: number;
+  /**
+   * Model WhatsApp's companion_reg_refresh: the first scan of each pairing
+   * attempt is refused, the server sends the notification, and only a QR
+   * carrying a different adv secret is accepted afterwards.
+   */
+  requireAdvRotation?: boolean;
+  /**
+   * Tell fresh accounts they already have pre-keys on the server, so Baileys
+   * uploads 5 instead of 812 (generating 812 costs ~0.3 s of CPU per account).
+   * For tests that open many sessions; real WhatsApp asks for 812. Fake
+   * contacts always use this.
+   */
+  fastPreKeys?: boolean;
+  /** Serve the HTTP control API (`/control/*`) next to the WebSocket (for `npm run sandbox`). */
+  controlApi?: boolean;
+  /** Reuse a root key pair instead of generating one (e.g. to keep the root across restarts). */
+  rootKeyPair?: KeyPair;
+  /** Source of randomness for the drop fault (tests can make drops deterministic). */
+  random?: () => number;
+  /** How long a contact may take to connect and upload keys (default 20 s). */
+  contactTimeoutMs?: number;
+  logger?: SandboxLogger;
+}
+
+/** One message a fake contact received, as the REST API shows it. */
+export interface ContactMessage {
+  /** Phone number of the sender (digits). */
+  from: string;
+  /** Text, caption or reaction emoji; null for content without text. */
+  text: string | null;
+  /** text | image | video | audio | document | sticker | location | contact | reaction | <other Baileys content type> */
+  type: string;
+  waMessageId: string;
+  /** ISO time the contact received it. */
+  receivedAt: string;
+}
+
+export type DisconnectCode = 401 | 428 | 440 | 515;
+export const DISCONNECT_CODES: readonly DisconnectCode[] = [401, 428, 440, 515];
+
+export interface PairingResult {
+  session: string;
+  /** Phone number of the account the session is now a companion of. */
+  phone: string;
+  /** The companion's device JID (`phone:device@s.whatsapp.net`). */
+  jid: string;
+  lid: string;
+}
+
+/** Where a session stands on the network. */
+export type SandboxSessionState =
+  /** No connection with this session name was ever seen. */
+  | 'unknown'
+  /** Connected, not paired: waiting for a QR scan or a pairing code. */
+  | 'awaiting-pairing'
+  /** Connected and logged in. */
+  | 'online'
+  /** Not connected now (it was before). */
+  | 'offline';
+
+export interface SandboxStats {
+  /** Open WebSocket connections (sessions and contacts). */
+  connections: number;
+  /** Sessions with an open connection. */
+  onlineSessions: number;
+  accounts: number;
+  contacts: number;
+  /** `<message>` stanzas accepted from clients (after the drop fault: relayed = accepted - dropped). */
+  acceptedMessages: number;
+  relayedMessages: number;
+  droppedMessages: number;
+  /** Ids of the most recently dropped messages (up to 1000). */
+  droppedMessageIds: string[];
+  relayedReceipts: number;
+  /** Stanzas held for devices that were offline. */
+  queuedOffline: number;
+  refusedConnections: number;
+  faults: SandboxFaults;
+}
