@@ -21,8 +21,9 @@ export const MAX_OFFLINE_STANZAS = 1000;
  * always have more than one device; a lone Baileys device gets an own-device
  * list it filters to empty and never caches, and then re-queries devices and
  * rebuilds Signal sessions on every send (NOTES.md). Stanzas for it are dropped.
+ * (Not 99: Baileys reserves that id for hosted devices.)
  */
-export const PHANTOM_COMPANION_ID = 99;
+export const PHANTOM_COMPANION_ID = 90;
 
 export class Device {
   keys: PreKeyStore | null = null;

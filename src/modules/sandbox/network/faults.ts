@@ -8,7 +8,7 @@ export interface SandboxFaults {
   latencyMs?: number;
   /** Probability (0..1) that a relayed `<message>` is dropped after the server acked it. */
   dropRate?: number;
-  /** New WebSocket connections of sessions are refused (HTTP 503 on upgrade). */
+  /** New WebSocket connections of sessions fail at once (the TCP connection is reset at the upgrade). */
   refuseConnections?: boolean;
 }
 

@@ -317,9 +317,13 @@ export class SandboxNetwork {
       contact: url.searchParams.get('contact') || undefined,
     };
     // The fault models the sessions' link to WhatsApp; the sandbox's own contacts still get through.
+    // The TCP connection is reset rather than answered with an HTTP error: Baileys listens for ws's
+    // 'unexpected-response', which stops ws from failing the handshake, so an HTTP 503 would only
+    // surface at the client's connect timeout. A reset fails at once (Baileys maps it to 408).
     if (this.activeFaults.refuseConnections && !tags.contact) {
       this.counters.refusedConnections++;
-      return reject('503 Service Unavailable');
+      socket.destroy();
+      return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       const connection = new SandboxConnection(this.nextConnectionId++, ws, this.pki, tags, this.connectionHandler, () => this.activeFaults.latencyMs ?? 0);
