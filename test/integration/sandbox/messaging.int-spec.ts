@@ -2,7 +2,7 @@
 jest.mock('curve25519-js', () => require('../../helpers/curve25519-main-context'));
 import { proto } from '@whiskeysockets/baileys';
 import { SandboxNetwork } from '../../../src/modules/sandbox/network/sandbox-network';
-import { pairClient, type TestClient } from '../../helpers/baileys-client';
+import { pairClient, TestClient } from '../../helpers/baileys-client';
 import { waitFor } from '../../helpers/test-env';
 
 const { DELIVERY_ACK, READ } = proto.WebMessageInfo.Status;
@@ -79,7 +79,6 @@ describe('sandbox network: messages between a session and fake contacts', () => 
     await client.end();
     await waitFor(() => network.sessionState('messaging') === 'offline', 'offline');
     const id = await network.inbound('messaging', '5511988880005', 'while you were away');
-    const { TestClient } = await import('../../helpers/baileys-client');
     client = new TestClient(network, { session: 'messaging', auth });
     await client.waitForOpen();
     await waitFor(() => client.inbox.some((m) => m.key.id === id), 'offline message');
