@@ -1,5 +1,6 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
+import { SandboxModule } from '../modules/sandbox/sandbox.module';
 
 /**
  * Feature modules (sessions, messaging, webhooks, cleanup, sandbox) are listed
@@ -8,6 +9,7 @@ import type { AppConfig } from '../config';
  */
 export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
   const modules: Array<Type | DynamicModule> = [];
-  void config;
+  // In-process fake WhatsApp network, unless sessions use an external one (SANDBOX_URL).
+  if (config.SANDBOX && !config.SANDBOX_URL) modules.push(SandboxModule.register(config));
   return modules;
 }

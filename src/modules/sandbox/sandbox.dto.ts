@@ -1,0 +1,100 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { MAX_LATENCY_MS } from './network/faults';
+import { PHONE_PATTERN } from './network/phone-number';
+import { DISCONNECT_CODES, type DisconnectCode } from './network/sandbox-network.types';
+
+const PHONE_MESSAGE = 'must be a phone number: 5 to 20 digits, optionally with a leading +';
+
+export class ScanDto {
+  @ApiPropertyOptional({
+    description: 'Phone number of the fake phone that scans (the account the session becomes a companion of). Default: a fixed 1555xxxxxxx number derived from the session name.',
+    example: '5511999998888',
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(PHONE_PATTERN, { message: `phone ${PHONE_MESSAGE}` })
+  phone?: string;
+}
+
+export class InboundDto {
+  @ApiProperty({ description: 'Name of the ZapHub session that receives the message', example: 'sales' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(64)
+  session: string;
+
+  @ApiProperty({ description: 'Phone number of the fake contact that sends it', example: '5511988887777' })
+  @IsString()
+  @Matches(PHONE_PATTERN, { message: `from ${PHONE_MESSAGE}` })
+  from: string;
+
+  @ApiProperty({ description: 'Message text', example: 'Hi, is my order ready?' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(65_536)
+  text: string;
+}
+
+export class DisconnectDto {
+  @ApiProperty({
+    enum: DISCONNECT_CODES,
+    description:
+      '401 logged out (the device is unlinked) · 428 connection closed by the server · 440 replaced by another connection · 515 restart required',
+    example: 428,
+  })
+  @IsInt()
+  @IsIn(DISCONNECT_CODES, { message: `code must be one of ${DISCONNECT_CODES.join(', ')}` })
+  code: DisconnectCode;
+}
+
+export class FaultsDto {
+  @ApiPropertyOptional({ description: 'Delay added to every frame the network sends to a client, in ms', minimum: 0, maximum: MAX_LATENCY_MS, example: 200 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_LATENCY_MS)
+  latencyMs?: number;
+
+  @ApiPropertyOptional({ description: 'Probability (0..1) that a relayed message is dropped after the server acknowledged it', minimum: 0, maximum: 1, example: 0.1 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(1)
+  dropRate?: number;
+
+  @ApiPropertyOptional({ description: 'New session connections fail at once (the TCP connection is reset)', example: false })
+  @IsOptional()
+  @IsBoolean()
+  refuseConnections?: boolean;
+}
+
+export class FaultsView {
+  @ApiPropertyOptional() latencyMs?: number;
+  @ApiPropertyOptional() dropRate?: number;
+  @ApiPropertyOptional() refuseConnections?: boolean;
+}
+
+export class PairingResultView {
+  @ApiProperty({ example: 'sales' }) session: string;
+  @ApiProperty({ description: 'Phone number of the account the session is now linked to', example: '5511999998888' }) phone: string;
+  @ApiProperty({ description: "The session's device JID", example: '5511999998888:1@s.whatsapp.net' }) jid: string;
+  @ApiProperty({ description: "The session's device LID", example: '212345678901234:1@lid' }) lid: string;
+}
+
+export class InboundAcceptedView {
+  @ApiProperty({ description: 'WhatsApp id of the message the contact sent', example: '3EB0C431C26A1916E2D1' }) waMessageId: string;
+}
+
+export class DisconnectView {
+  @ApiProperty({ example: 'sales' }) session: string;
+  @ApiProperty({ enum: DISCONNECT_CODES, example: 428 }) code: DisconnectCode;
+}
+
+export class ContactMessageView {
+  @ApiProperty({ description: 'Phone number of the sender', example: '5511999998888' }) from: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Text, caption or reaction emoji', example: 'Your order is ready' }) text: string | null;
+  @ApiProperty({ description: 'text, image, video, audio, document, sticker, location, contact, reaction, ...', example: 'text' }) type: string;
+  @ApiProperty({ example: '3EB0C431C26A1916E2D1' }) waMessageId: string;
+  @ApiProperty({ format: 'date-time' }) receivedAt: string;
+}
