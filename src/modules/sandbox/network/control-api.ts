@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DomainError, NotFoundError, ValidationError } from '../../../common/errors/domain-errors';
+import { reasonPhrase } from '../../../common/filters/http-exception.filter';
 import type { SandboxNetwork } from './sandbox-network';
 import type { DisconnectCode } from './sandbox-network.types';
 
@@ -29,7 +30,12 @@ export async function handleControlRequest(network: SandboxNetwork, req: Incomin
     send(res, status, body);
   } catch (error) {
     if (error instanceof DomainError) {
-      send(res, error.statusCode, { statusCode: error.statusCode, error: error.name, message: error.message, ...(error.details ? { details: error.details } : {}) });
+      send(res, error.statusCode, {
+        statusCode: error.statusCode,
+        error: reasonPhrase(error.statusCode),
+        message: error.message,
+        ...(error.details ? { details: error.details } : {}),
+      });
     } else {
       send(res, 500, { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' });
     }
