@@ -102,4 +102,18 @@ describe('sandbox network: linking a companion', () => {
     await expect(network.enterPairingCode('code-wrong', 'ZZZZ-ZZZZ')).rejects.toMatchObject({ statusCode: 409 });
     await waitFor(() => network.sessionState('code-wrong') === 'awaiting-pairing', 'still awaiting pairing');
   });
+
+  it('close() ends every client connection and contact, and stops listening', async () => {
+    const own = new SandboxNetwork({ fastPreKeys: true });
+    await own.start();
+    const { client } = await pairClient(own, 'closing');
+    await client.sendText('5511999990099', 'creates a contact');
+    await waitFor(() => own.contactMessages('5511999990099').length === 1, 'contact inbox');
+    expect(own.stats()).toMatchObject({ connections: 2, contacts: 1 });
+    await own.close();
+    expect((await client.waitForClose()).statusCode).toBe(DisconnectReason.connectionClosed);
+    expect(own.stats()).toMatchObject({ connections: 0, contacts: 0 });
+    await expect(fetch(own.httpUrl)).rejects.toThrow();
+    await own.close(); // idempotent
+  });
 });
