@@ -145,6 +145,14 @@ export class BaileysConnection implements EngineConnection {
         if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: key.remoteJid, status });
       }
     });
+    // Groups report receipts per participant: the first delivery / read of any
+    // participant moves the message on (the consumer keeps statuses monotonic).
+    this.onEv('message-receipt.update', (updates) => {
+      for (const { key, receipt } of updates) {
+        const status = receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null;
+        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: key.remoteJid, status });
+      }
+    });
     // Group metadata is cached for sends; any change invalidates it.
     this.onEv('groups.update', (updates) => updates.forEach((g) => g.id && this.caches.groupMetadata.del(g.id)));
     this.onEv('group-participants.update', ({ id }) => this.caches.groupMetadata.del(id));
