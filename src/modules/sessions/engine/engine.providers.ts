@@ -1,7 +1,6 @@
-import type { Provider } from '@nestjs/common';
 import type { AppConfig } from '../../../config';
 import { BaileysEngine, type SandboxEndpoint } from './baileys/baileys-engine';
-import { WHATSAPP_ENGINE, type WhatsAppEngine } from './whatsapp-engine.port';
+import type { WhatsAppEngine } from './whatsapp-engine.port';
 
 export type { SandboxEndpoint } from './baileys/baileys-engine';
 
@@ -14,11 +13,3 @@ export function createBaileysEngine(config: AppConfig, sandbox?: SandboxEndpoint
   return new BaileysEngine({ logLevel: config.LOG_LEVEL, sandbox });
 }
 
-/** Nest provider for WHATSAPP_ENGINE; `inject` lists the tokens of the config and (optionally) the sandbox endpoint. */
-export function whatsAppEngineProvider(configToken: unknown, sandboxToken?: unknown): Provider {
-  return {
-    provide: WHATSAPP_ENGINE,
-    useFactory: (config: AppConfig, sandbox?: SandboxEndpoint) => createBaileysEngine(config, sandbox),
-    inject: sandboxToken ? [configToken as string, { token: sandboxToken as string, optional: true }] : [configToken as string],
-  };
-}
