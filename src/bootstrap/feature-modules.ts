@@ -1,6 +1,7 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { SandboxModule } from '../modules/sandbox/sandbox.module';
+import { SessionsModule } from '../modules/sessions/sessions.module';
 
 /**
  * Feature modules (sessions, messaging, webhooks, cleanup, sandbox) are listed
@@ -11,5 +12,6 @@ export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
   const modules: Array<Type | DynamicModule> = [];
   // In-process fake WhatsApp network, unless sessions use an external one (SANDBOX_URL).
   if (config.SANDBOX && !config.SANDBOX_URL) modules.push(SandboxModule.register(config));
+  modules.push(SessionsModule.register(config));
   return modules;
 }

@@ -7,9 +7,10 @@ import { QueuesService } from './queues.service';
 import { WorkerRegistry } from './worker-registry';
 
 /**
- * Declares every queue of the catalogue once. Queues (producers) fail fast when
- * Redis is down (`enableOfflineQueue: false`) so an HTTP request gets an error
- * instead of hanging; workers get their own blocking connections from BullMQ.
+ * Declares every queue of the catalogue once. @nestjs/bullmq builds workers
+ * from the queue's connection options, so they are the blocking-safe ones
+ * (`maxRetriesPerRequest: null`); producers fail fast through QueuesService,
+ * which refuses to enqueue while Redis is unreachable.
  */
 @Global()
 @Module({
@@ -17,7 +18,7 @@ import { WorkerRegistry } from './worker-registry';
     BullModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        connection: bullConnection(config, 'worker'),
+        connection: bullConnection(config),
         prefix: config.REDIS_PREFIX,
       }),
     }),
@@ -26,7 +27,7 @@ import { WorkerRegistry } from './worker-registry';
         name,
         inject: [APP_CONFIG],
         useFactory: (config: AppConfig) => ({
-          connection: bullConnection(config, 'producer'),
+          connection: bullConnection(config),
           prefix: config.REDIS_PREFIX,
           defaultJobOptions: defaultJobOptions(config, name),
         }),

@@ -2,7 +2,11 @@ import { getQueueToken } from '@nestjs/bullmq';
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bullmq';
+import { ServiceUnavailableError } from '../../common/errors/domain-errors';
+import { RedisService, withTimeout } from '../redis/redis.module';
 import { ALL_QUEUES, type JobPayloads, type QueueName } from './queue-catalogue';
+
+const ENQUEUE_TIMEOUT_MS = 5000;
 
 export interface QueueCounts {
   name: QueueName;
@@ -29,7 +33,10 @@ export interface FailedJobView {
 export class QueuesService implements OnModuleInit {
   private readonly queues = new Map<QueueName, Queue>();
 
-  constructor(private readonly moduleRef: ModuleRef) {}
+  constructor(
+    private readonly moduleRef: ModuleRef,
+    private readonly redis: RedisService,
+  ) {}
 
   onModuleInit(): void {
     for (const name of ALL_QUEUES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
@@ -46,9 +53,14 @@ export class QueuesService implements OnModuleInit {
     data: JobPayloads[Q],
     opts: { jobId?: string; delay?: number; priority?: number; deduplication?: { id: string; ttl?: number } } = {},
   ): Promise<Job<JobPayloads[Q]>> {
+    // Fail fast instead of letting the request hang while BullMQ buffers for a reconnect.
+    if (this.redis.client.status !== 'ready') throw new ServiceUnavailableError('Redis is unavailable: try again shortly');
     // BullMQ's generic job-name typing is awkward across queues; the payload type is enforced above.
     const queue = this.get(name) as unknown as Queue;
-    return (await queue.add(name, data, opts)) as Job<JobPayloads[Q]>;
+    const job = await withTimeout(queue.add(name, data, opts), ENQUEUE_TIMEOUT_MS, 'enqueue timed out').catch((error: unknown) => {
+      throw new ServiceUnavailableError(`Could not enqueue the job: ${(error as Error).message}`);
+    });
+    return job as Job<JobPayloads[Q]>;
   }
 
   async counts(): Promise<QueueCounts[]> {

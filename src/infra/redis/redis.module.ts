@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
  * Redis connections of the process.
  * - `client`: commands (locks, leases, rate limits, health). Fails fast when
  *   Redis is down instead of queueing commands in memory.
- * - BullMQ creates its own connections from `bullConnectionOptions()`.
+ * - BullMQ creates its own connections from `bullConnection()`.
  */
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
@@ -51,16 +51,16 @@ export function baseRedisOptions(): RedisOptions {
 }
 
 /**
- * BullMQ connection options. Workers need blocking commands that never give up
- * (`maxRetriesPerRequest: null`); producers fail fast when Redis is down so an
- * HTTP request gets an error instead of hanging.
+ * BullMQ connection options (queues and workers). Workers need blocking
+ * commands that never give up (`maxRetriesPerRequest: null`); enqueueing fails
+ * fast through QueuesService instead of through these options.
  */
-export function bullConnection(config: AppConfig, role: 'producer' | 'worker') {
+export function bullConnection(config: AppConfig) {
   return {
     url: config.REDIS_URL,
     connectTimeout: 5000,
     retryStrategy: (times: number) => Math.min(times * 200, 2000),
-    ...(role === 'worker' ? { maxRetriesPerRequest: null } : { maxRetriesPerRequest: 1, enableOfflineQueue: false }),
+    maxRetriesPerRequest: null,
   };
 }
 

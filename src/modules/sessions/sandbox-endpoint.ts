@@ -1,11 +1,5 @@
-import type { ModuleRef } from '@nestjs/core';
 import type { AppConfig } from '../../config';
-
-/** Where sessions connect when SANDBOX=true, and which test root to trust. */
-export interface SandboxEndpoint {
-  urlForSession(sessionName: string): string;
-  readonly rootPublicKey: Uint8Array;
-}
+import type { SandboxEndpoint } from './engine/engine.providers';
 
 interface SandboxNetworkLike {
   urlForSession(sessionName: string): string;
@@ -13,25 +7,20 @@ interface SandboxNetworkLike {
 }
 
 /**
- * External sandbox (SANDBOX_URL + SANDBOX_ROOT_KEY, e.g. `npm run sandbox`)
- * or the in-process one (SandboxModule), resolved lazily because the network
- * starts after this module is built. Null when SANDBOX is off.
+ * Where sessions connect when SANDBOX=true, and which test root they trust:
+ * an external sandbox (SANDBOX_URL + SANDBOX_ROOT_KEY, e.g. `npm run sandbox`)
+ * or the in-process one (SandboxModule). Undefined when SANDBOX is off: then
+ * sessions connect to WhatsApp and trust only its real root.
  */
-export function sandboxEndpoint(config: AppConfig, moduleRef: ModuleRef, networkToken: unknown): SandboxEndpoint | null {
-  if (!config.SANDBOX) return null;
+export function sandboxEndpoint(config: AppConfig, network: SandboxNetworkLike | null | undefined): SandboxEndpoint | undefined {
+  if (!config.SANDBOX) return undefined;
   if (config.SANDBOX_URL) {
     const base = config.SANDBOX_URL;
-    const key = new Uint8Array(Buffer.from(config.SANDBOX_ROOT_KEY ?? '', 'base64'));
     return {
       urlForSession: (name) => `${base}${base.includes('?') ? '&' : '?'}session=${encodeURIComponent(name)}`,
-      rootPublicKey: key,
+      rootPublicKey: new Uint8Array(Buffer.from(config.SANDBOX_ROOT_KEY ?? '', 'base64')),
     };
   }
-  const network = () => moduleRef.get<SandboxNetworkLike>(networkToken as never, { strict: false });
-  return {
-    urlForSession: (name) => network().urlForSession(name),
-    get rootPublicKey() {
-      return network().rootPublicKey;
-    },
-  };
+  if (!network) throw new Error('SANDBOX=true but the in-process sandbox network is not loaded');
+  return { urlForSession: (name) => network.urlForSession(name), rootPublicKey: network.rootPublicKey };
 }

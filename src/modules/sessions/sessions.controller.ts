@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, StreamableFile } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiConflictResponse,
@@ -11,7 +11,6 @@ import {
   ApiSecurity,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
 import QRCode from 'qrcode';
 import { CreateSessionDto, PairingCodeDto, PatchSessionDto, SessionNameParam } from './sessions.dto';
 import { SessionsService, type PoolView } from './sessions.service';
@@ -98,11 +97,11 @@ export class SessionsController {
   @ApiProduces('application/json', 'image/png')
   @ApiOkResponse({ schema: { properties: { value: { type: 'string' }, expiresAt: { type: 'string', format: 'date-time' } } } })
   @ApiConflictResponse({ description: 'The session is not waiting for a QR scan' })
-  async qr(@Param() { name }: SessionNameParam, @Headers('accept') accept: string | undefined, @Res({ passthrough: true }) res: Response) {
+  async qr(@Param() { name }: SessionNameParam, @Headers('accept') accept: string | undefined) {
     const qr = await this.sessions.qr(name);
     if (accept?.includes('image/png')) {
-      res.type('image/png');
-      return QRCode.toBuffer(qr.value, { type: 'png', errorCorrectionLevel: 'L', margin: 2, width: 320 });
+      const png = await QRCode.toBuffer(qr.value, { type: 'png', errorCorrectionLevel: 'L', margin: 2, width: 320 });
+      return new StreamableFile(png, { type: 'image/png', length: png.length });
     }
     return qr;
   }

@@ -123,6 +123,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     }
     const live = this.createLive(record);
     this.live.set(sessionId, live);
+    this.publishPool();
     const fresh = reason === 'start' || reason === 'restart';
     const trial = record.status === 'FAILED' && record.circuitState === 'OPEN';
     await this.persist(live, {
@@ -474,6 +475,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   private async release(live: LiveSession): Promise<void> {
     this.live.delete(live.id);
     this.pool.release(live.id);
+    this.publishPool();
     await live.writer.flush();
     await live.dispose();
     await this.leases.release(live.id);
@@ -485,6 +487,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     live.stopping = true;
     this.live.delete(sessionId);
     this.pool.release(sessionId);
+    this.publishPool();
     await live.dispose();
   }
 
@@ -511,7 +514,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   private async adoptOnce(): Promise<void> {
     if (this.shuttingDown) return;
     await this.reconcileLive();
-    await this.poolStats.publish(this.pool.active, this.pool.max).catch(() => undefined);
+    this.publishPool();
     if (this.pool.free === 0) return;
     const candidates = (await this.sessions.adoptionCandidates(this.pool.free * 4 + 10, new Date())).filter((c) => !this.live.has(c.id));
     if (!candidates.length) return;
@@ -548,6 +551,12 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     } else if (LIVE_STATUSES.includes(record.status)) {
       // Live-looking but not ours and no free slot here: leave it to adoption by a worker with room.
     }
+  }
+
+  /** Shares this worker's slot usage with every replica (GET /api/pool); best effort. */
+  private publishPool(): void {
+    if (this.shuttingDown) return;
+    void this.poolStats.publish(this.pool.active, this.pool.max).catch(() => undefined);
   }
 
   // ------------------------------------------------------------- persistence

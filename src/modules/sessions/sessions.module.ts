@@ -1,0 +1,93 @@
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import { SESSION_QR_LOOKUP, type SessionQrLookup } from '../../common/ports/session-qr-lookup';
+import { APP_CONFIG, type AppConfig } from '../../config';
+import { HealthInfoRegistry } from '../../infra/health-info/health-info.registry';
+import { SandboxNetwork } from '../sandbox/network/sandbox-network';
+import { AuthStateCipher } from './auth-state/auth-state-cipher';
+import { AuthStateRepository } from './auth-state/auth-state.repository';
+import { createAuthStateStore } from './auth-state/postgres-auth-state.store';
+import { createBaileysEngine } from './engine/engine.providers';
+import { WHATSAPP_ENGINE } from './engine/whatsapp-engine.port';
+import { PoolStatsService } from './pool-stats.service';
+import { AUTH_STATE_STORES, type AuthStateStores } from './runtime/auth-state-stores';
+import { SessionCommandBus } from './runtime/session-command-bus';
+import { SessionLeaseService } from './runtime/session-lease.service';
+import { SessionMetrics } from './runtime/session-metrics';
+import { SessionRuntime } from './runtime/session-runtime.service';
+import { SessionWatchdog } from './runtime/session-watchdog.service';
+import { sandboxEndpoint } from './sandbox-endpoint';
+import { SessionCloseProcessor } from './session-close.processor';
+import { SessionInitProcessor } from './session-init.processor';
+import { SessionRepository } from './session.repository';
+import { SessionsController } from './sessions.controller';
+import { SessionsService } from './sessions.service';
+
+/** Worker-only providers: the runtime that owns sockets, its processors and the engine. */
+function workerProviders(): Provider[] {
+  return [
+    SessionRuntime,
+    SessionWatchdog,
+    SessionInitProcessor,
+    SessionCloseProcessor,
+    AuthStateRepository,
+    {
+      provide: AUTH_STATE_STORES,
+      inject: [AuthStateRepository, APP_CONFIG],
+      useFactory: (repository: AuthStateRepository, config: AppConfig): AuthStateStores => {
+        const cipher = AuthStateCipher.fromConfig(config.AUTH_STATE_KEY);
+        return {
+          forSession: (sessionId) => createAuthStateStore(repository, cipher, sessionId),
+          wipe: (sessionId) => repository.clear(sessionId),
+        };
+      },
+    },
+    {
+      provide: WHATSAPP_ENGINE,
+      inject: [APP_CONFIG, { token: SandboxNetwork, optional: true }],
+      useFactory: (config: AppConfig, network?: SandboxNetwork) => createBaileysEngine(config, sandboxEndpoint(config, network)),
+    },
+  ];
+}
+
+/**
+ * Sessions: lifecycle routes and desired state (every role), plus on `worker`
+ * and `all` the runtime that owns WhatsApp sockets. Exports the session
+ * service (lookups, QR) for other modules.
+ */
+@Module({})
+export class SessionsModule {
+  static register(config: AppConfig): DynamicModule {
+    const isWorker = config.APP_ROLE !== 'api';
+    return {
+      module: SessionsModule,
+      controllers: [SessionsController],
+      providers: [
+        SessionRepository,
+        SessionsService,
+        SessionLeaseService,
+        SessionCommandBus,
+        PoolStatsService,
+        SessionMetrics,
+        {
+          provide: SESSION_QR_LOOKUP,
+          inject: [SessionsService],
+          useFactory: (sessions: SessionsService): SessionQrLookup => ({ currentQr: (name) => sessions.currentQr(name) }),
+        },
+        {
+          // Contributes the pool picture to /health/ready.
+          provide: 'SESSIONS_HEALTH_INFO',
+          inject: [HealthInfoRegistry, SessionsService],
+          useFactory: (registry: HealthInfoRegistry, sessions: SessionsService) => {
+            registry.register('pool', async () => {
+              const pool = await sessions.pool();
+              return { active: pool.active, max: pool.max, waiting: pool.waiting.length };
+            });
+            return true;
+          },
+        },
+        ...(isWorker ? workerProviders() : []),
+      ],
+      exports: [SessionsService, SESSION_QR_LOOKUP],
+    };
+  }
+}
