@@ -2,12 +2,13 @@ import { Global, Module, type MiddlewareConsumer, type NestModule } from '@nestj
 import { HttpMetrics, HttpMetricsMiddleware } from './http-metrics.middleware';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
+import { ProcessInfoMetrics } from './process-info.metrics';
 import { QueueMetricsCollector } from './queue-metrics.collector';
 
 @Global()
 @Module({
   controllers: [MetricsController],
-  providers: [MetricsRegistry, HttpMetrics, QueueMetricsCollector],
+  providers: [MetricsRegistry, HttpMetrics, QueueMetricsCollector, ProcessInfoMetrics],
   exports: [MetricsRegistry, QueueMetricsCollector],
 })
 export class MetricsModule implements NestModule {
