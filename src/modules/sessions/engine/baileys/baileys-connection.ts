@@ -6,7 +6,6 @@ import {
   makeWASocket,
   S_WHATSAPP_NET,
   type BaileysEventMap,
-  type BinaryNode,
   type ConnectionState,
   type proto,
   type WAMessageKey,
@@ -21,6 +20,7 @@ import type {
   Presence,
 } from '../whatsapp-engine.port';
 import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
+import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, settlesWithin, waitForIdle } from './baileys-socket.helpers';
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
 import type { SocketCaches } from './bounded-cache.store';
 import { classifyDisconnect } from './classify-disconnect';
@@ -253,12 +253,12 @@ export class BaileysConnection implements EngineConnection {
       // the server refused would look valid (Baileys issue #2737). Wait for the
       // answer to its iq: Baileys numbers tags `<prefix><n>` and takes the next
       // one synchronously inside requestPairingCode.
-      const answer = this.nextTagAnswer();
+      const answer = answerToNextTag(this.sock, this.settings.connectTimeoutMs);
       const code = await this.sock.requestPairingCode(digits);
       const response = await answer;
       if (!response) throw new Error('WhatsApp did not confirm the pairing code in time');
       if (response.attrs.type === 'error') throw new Error(`WhatsApp refused the pairing code request (${describeIqError(response)})`);
-      return code.length === 8 ? `${code.slice(0, 4)}-${code.slice(4)}` : code;
+      return formatPairingCode(code);
     } catch (error) {
       this.companion.endPairingCodeFlow(false);
       throw error;
@@ -332,43 +332,17 @@ export class BaileysConnection implements EngineConnection {
   private async releaseOnce(): Promise<void> {
     this.companion.dispose();
     this.releaseQrWaiters();
-    this.rejectPendingQueries();
+    rejectPendingQueries(this.sock);
     // Baileys keeps post-login work running after end() (own LID mapping and
     // session migration write keys and fill LRU caches with week-long timers).
     // Let it finish so no key write races a restart, then empty those caches.
-    await this.waitForKeyStoreIdle();
+    await waitForIdle(this.auth.keyOpsInFlight, this.settings.closeTimeoutMs);
     this.sock.signalRepository.close?.();
     // The last creds state must reach the store before the session can restart.
     await this.writer.stop();
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     for (const cache of Object.values(this.caches)) cache.close();
     this.sock.messageRetryManager?.clear();
-  }
-
-  /**
-   * Baileys' end() removes the ws 'close' listeners before closing, so queries
-   * in flight never learn of the close and hold the whole socket until their
-   * 60 s timeout. They also listen for 'error': emitting it on the dead ws
-   * rejects them now (Baileys' own error handler calls end(), a no-op by then).
-   */
-  private rejectPendingQueries(): void {
-    const ws = this.sock.ws;
-    if (ws.listenerCount('error') > 0) ws.emit('error', new Error('connection closed'));
-  }
-
-  private async waitForKeyStoreIdle(): Promise<void> {
-    const deadline = Date.now() + this.settings.closeTimeoutMs;
-    // Each step of that work starts right after the previous one resolves, so
-    // idle across a macrotask means done.
-    while (Date.now() < deadline) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (this.auth.keyOpsInFlight() === 0) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (this.auth.keyOpsInFlight() === 0) return;
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    }
   }
 
   /** Linked to an account: pair-success stored the ADV identity (`account`). */
@@ -407,15 +381,6 @@ export class BaileysConnection implements EngineConnection {
     for (const waiter of waiters) waiter();
   }
 
-  /** Resolves with the answer to the next iq Baileys sends with a generated tag (undefined on timeout). */
-  private nextTagAnswer(): Promise<BinaryNode | undefined> {
-    const peeked = this.sock.generateMessageTag();
-    const match = /^(.*?)(\d+)$/.exec(peeked);
-    if (!match) return Promise.resolve({ tag: 'iq', attrs: { type: 'result' } });
-    const next = `${match[1]}${Number(match[2]) + 1}`;
-    return this.sock.waitForMessage(next, this.settings.connectTimeoutMs) as Promise<BinaryNode | undefined>;
-  }
-
   private async ensureGroupMetadata(jid: string): Promise<void> {
     if (this.caches.groupMetadata.get(jid)) return;
     this.caches.groupMetadata.set(jid, await this.sock.groupMetadata(jid));
@@ -432,21 +397,5 @@ export class BaileysConnection implements EngineConnection {
       this.log.warn({ err: String(error) }, 'getMessage for a retry failed');
       return undefined;
     }
-  }
-}
-
-function describeIqError(node: BinaryNode): string {
-  const error = Array.isArray(node.content) ? node.content.find((c) => c.tag === 'error') : undefined;
-  return error ? `${error.attrs.code ?? '?'} ${error.attrs.text ?? ''}`.trim() : 'error';
-}
-
-/** true when `promise` settles within `ms`; never leaves its timer behind. */
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -1,0 +1,33 @@
+import { describeIqError, formatPairingCode, settlesWithin, waitForIdle } from './baileys-socket.helpers';
+
+describe('baileys socket helpers', () => {
+  it('formats pairing codes as WhatsApp shows them', () => {
+    expect(formatPairingCode('ABCD1234')).toBe('ABCD-1234');
+    expect(formatPairingCode('odd')).toBe('odd');
+  });
+
+  it('describes an iq error', () => {
+    expect(describeIqError({ tag: 'iq', attrs: { type: 'error' }, content: [{ tag: 'error', attrs: { code: '400', text: 'bad-request' } }] })).toBe('400 bad-request');
+    expect(describeIqError({ tag: 'iq', attrs: { type: 'error' } })).toBe('error');
+  });
+
+  it('settlesWithin reports whether a promise settled in time', async () => {
+    expect(await settlesWithin(Promise.resolve(), 50)).toBe(true);
+    expect(await settlesWithin(new Promise(() => undefined), 10)).toBe(false);
+  });
+
+  it('waitForIdle waits for a chain of operations to finish', async () => {
+    let inFlight = 1;
+    let steps = 0;
+    const step = async (): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 10));
+      if (++steps < 3) return step();
+      inFlight = 0;
+    };
+    void step();
+    const started = Date.now();
+    await waitForIdle(() => inFlight, 1000);
+    expect(inFlight).toBe(0);
+    expect(Date.now() - started).toBeLessThan(500);
+  });
+});
