@@ -20,17 +20,22 @@ function newestSource(dir) {
   return newest;
 }
 
+function newestInput() {
+  return Math.max(
+    newestSource(path.join(root, 'src')),
+    newestSource(path.join(root, 'test', 'fixtures')),
+    fs.statSync(path.join(root, 'tsconfig.json')).mtimeMs,
+  );
+}
+
+// The stamp records the newest source mtime seen BEFORE compiling: a file saved
+// while tsc runs makes the next check rebuild (output mtimes cannot tell).
+const stamp = path.join(root, 'dist-test', '.sources-mtime');
+
 function buildForTests() {
-  const built = outputs.every((file) => fs.existsSync(file));
-  if (built) {
-    const oldestOutput = Math.min(...outputs.map((file) => fs.statSync(file).mtimeMs));
-    const newestInput = Math.max(
-      newestSource(path.join(root, 'src')),
-      newestSource(path.join(root, 'test', 'fixtures')),
-      fs.statSync(path.join(root, 'tsconfig.json')).mtimeMs,
-    );
-    if (oldestOutput >= newestInput) return;
-  }
+  const inputs = newestInput();
+  const built = outputs.every((file) => fs.existsSync(file)) && fs.existsSync(stamp);
+  if (built && Number(fs.readFileSync(stamp, 'utf8')) >= inputs) return;
   const started = Date.now();
   const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', 'dist-test'], {
     cwd: root,
@@ -39,6 +44,7 @@ function buildForTests() {
   const missing = outputs.filter((file) => !fs.existsSync(file));
   if (missing.length) throw new Error(`tsc did not emit ${missing.join(', ')}:\n${result.stdout}${result.stderr}`);
   if (result.status !== 0) process.stderr.write(`[build-for-tests] tsc reported errors (output emitted anyway):\n${result.stdout}\n`);
+  fs.writeFileSync(stamp, String(inputs));
   process.stderr.write(`[build-for-tests] compiled dist-test in ${Date.now() - started} ms\n`);
 }
 

@@ -1,15 +1,19 @@
 import { Injectable } from '@nestjs/common';
 import { Gauge } from 'prom-client';
 import { QueuesService, type QueueCounts } from '../queues/queues.service';
+import { withTimeout } from '../redis/redis.module';
 import { MetricsRegistry } from './metrics.registry';
 
 const CACHE_MS = 5000;
+/** A scrape or probe never waits longer than this on Redis (a stalled network must not hang /metrics or /health/ready). */
+const READ_TIMEOUT_MS = 2000;
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
 
 /**
  * `zaphub_queue_jobs{queue,state}` read from BullMQ at scrape time. Counts are
  * cached for a few seconds and concurrent scrapes share one read, so frequent
- * or parallel scrapes cannot hammer Redis. A failed read keeps the last values.
+ * or parallel scrapes cannot hammer Redis. A failed or slow read (bounded by
+ * READ_TIMEOUT_MS) keeps the last values.
  */
 @Injectable()
 export class QueueMetricsCollector {
@@ -34,8 +38,7 @@ export class QueueMetricsCollector {
   /** Counts at most CACHE_MS old; shared with /health/ready. */
   async read(): Promise<QueueCounts[]> {
     if (this.cached && Date.now() - this.cached.at < CACHE_MS) return this.cached.counts;
-    this.inflight ??= this.queues
-      .counts()
+    this.inflight ??= withTimeout(this.queues.counts(), READ_TIMEOUT_MS, 'queue counts timed out')
       .then((counts) => {
         this.cached = { at: Date.now(), counts };
         return counts;

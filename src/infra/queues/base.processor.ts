@@ -2,6 +2,7 @@ import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config';
+import { logConnectionErrors } from './connection-errors';
 import { queuePolicies, type JobPayloads, type QueueName } from './queue-catalogue';
 import { WorkerRegistry } from './worker-registry';
 
@@ -19,6 +20,7 @@ export abstract class BaseProcessor<Q extends QueueName> extends WorkerHost impl
 
   onModuleInit(): void {
     this.worker.concurrency = queuePolicies(this.config)[this.queue].concurrency;
+    logConnectionErrors(this.worker, `worker ${this.queue}`, this.logger);
     this.registry.add(this.worker);
   }
 

@@ -1,9 +1,10 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Job, Queue } from 'bullmq';
 import { ServiceUnavailableError } from '../../common/errors/domain-errors';
 import { RedisService, withTimeout } from '../redis/redis.module';
+import { logConnectionErrors } from './connection-errors';
 import { ALL_QUEUES, type JobPayloads, type QueueName } from './queue-catalogue';
 
 const ENQUEUE_TIMEOUT_MS = 5000;
@@ -31,6 +32,7 @@ export interface FailedJobView {
 /** Typed access to the catalogue's queues: enqueue, counts and admin operations. */
 @Injectable()
 export class QueuesService implements OnModuleInit {
+  private readonly logger = new Logger(QueuesService.name);
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
@@ -39,7 +41,11 @@ export class QueuesService implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    for (const name of ALL_QUEUES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+    for (const name of ALL_QUEUES) {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      logConnectionErrors(queue, `queue ${name}`, this.logger);
+      this.queues.set(name, queue);
+    }
   }
 
   get<Q extends QueueName>(name: Q): Queue<JobPayloads[Q]> {

@@ -5,7 +5,7 @@ import { HealthInfoRegistry } from '../../infra/health-info/health-info.registry
 import { LifecycleService } from '../../infra/lifecycle/lifecycle.service';
 import { QueueMetricsCollector } from '../../infra/metrics/queue-metrics.collector';
 import { WorkerRegistry } from '../../infra/queues/worker-registry';
-import { RedisService } from '../../infra/redis/redis.module';
+import { RedisService, withTimeout } from '../../infra/redis/redis.module';
 import { DatabasePingRepository } from './database-ping.repository';
 
 const PROBE_TIMEOUT_MS = 2000;
@@ -13,6 +13,8 @@ const PROBE_TIMEOUT_MS = 2000;
 /** Terminus indicators of ZapHub: hard dependencies plus informational sections. */
 @Injectable()
 export class HealthIndicators {
+  private readonly lastInfo = new Map<string, Record<string, unknown>>();
+
   constructor(
     private readonly indicator: HealthIndicatorService,
     private readonly db: DatabasePingRepository,
@@ -65,7 +67,7 @@ export class HealthIndicators {
 
   /** Informational: always `up`, carries the pool picture (from the sessions module when loaded). */
   async pool(): Promise<HealthIndicatorResult> {
-    const data = (await this.info.get('pool')?.()) ?? { active: 0, max: this.config.MAX_SESSIONS, waiting: 0 };
+    const data = await this.informational('pool', { active: 0, max: this.config.MAX_SESSIONS, waiting: 0 });
     return this.indicator.check('pool').up(data);
   }
 
@@ -78,11 +80,32 @@ export class HealthIndicators {
   }
 
   async flows(): Promise<HealthIndicatorResult> {
-    const data = (await this.info.get('flows')?.()) ?? { active: 0, oldestAgeSeconds: 0, pendingPromises: 0 };
+    const data = await this.informational('flows', { active: 0, oldestAgeSeconds: 0, pendingPromises: 0 });
     return this.indicator.check('flows').up(data);
+  }
+
+  /**
+   * A section contributed by a feature module. It must never fail or slow the
+   * probe: a provider that throws or takes longer than the probe timeout (say
+   * because PostgreSQL is down, which the `database` indicator reports) yields
+   * its last known picture, or `fallback`, plus an `error` field.
+   */
+  private async informational(name: string, fallback: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const provider = this.info.get(name);
+    if (!provider) return fallback;
+    try {
+      const data = await withTimeout(Promise.resolve(provider()), PROBE_TIMEOUT_MS, `${name} info timed out`);
+      this.lastInfo.set(name, data);
+      return data;
+    } catch (error) {
+      return { ...(this.lastInfo.get(name) ?? fallback), error: errorMessage(error) };
+    }
   }
 }
 
+/** One line: Prisma errors span several lines whose last one says what happened. */
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines[lines.length - 1] ?? 'unknown error';
 }
