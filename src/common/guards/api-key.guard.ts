@@ -18,7 +18,11 @@ export class ApiKeyGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Request>();
-    if (!req.path.startsWith('/api/') && req.path !== '/api') return true;
+    // Decide on the matched route pattern, not the raw path: Express matches
+    // paths case-insensitively, so "/API/queues" reaches the /api/queues handler.
+    const path = (req.route as { path?: unknown } | undefined)?.path;
+    const normalized = (typeof path === 'string' ? path : req.path).toLowerCase();
+    if (!normalized.startsWith('/api/') && normalized !== '/api') return true;
     const presented = req.headers['x-api-key'];
     const value = Array.isArray(presented) ? presented[0] : presented;
     if (!value || !timingSafeEqual(digest(value), this.expected)) {
