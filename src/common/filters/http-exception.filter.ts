@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { DomainError, type ErrorDetail } from '../errors/domain-errors';
+import { requestIdFor } from '../http/request-id';
 
 export interface ErrorBody {
   statusCode: number;
@@ -28,7 +29,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
       res.status(exception.getStatus()).json(exception.getResponse());
       return;
     }
-    const body = this.toBody(exception, String(req.id ?? ''));
+    // Body-parser errors (malformed JSON, 413) happen before pino-http assigns req.id.
+    const body = this.toBody(exception, String(req.id ?? requestIdFor(req)));
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception, requestId: body.requestId }, `${req.method} ${req.route?.path ?? 'unmatched'} failed`);
     }
@@ -39,6 +41,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     if (exception instanceof DomainError) {
       return this.shape(exception.statusCode, exception.message, exception.details, requestId);
     }
+    // Body-parser errors arrive raw or wrapped by Nest's Express adapter (as `cause`);
+    // their own messages are JSON.parse details, so say what happened instead.
+    const parserType = bodyParserErrorType(exception);
+    if (parserType === 'entity.parse.failed') return this.shape(400, 'Request body is not valid JSON', undefined, requestId);
+    if (parserType === 'entity.too.large') return this.shape(413, 'Request body is larger than the allowed limit', undefined, requestId);
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
@@ -72,6 +79,13 @@ export class HttpExceptionFilter implements ExceptionFilter {
       requestId,
     };
   }
+}
+
+function bodyParserErrorType(exception: unknown): string | undefined {
+  const own = (exception as { type?: unknown } | null)?.type;
+  const cause = (exception as { cause?: { type?: unknown } } | null)?.cause?.type;
+  const type = typeof own === 'string' ? own : cause;
+  return typeof type === 'string' ? type : undefined;
 }
 
 function isTerminusBody(exception: unknown): exception is HttpException {
