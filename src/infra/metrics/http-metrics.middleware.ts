@@ -27,8 +27,11 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(req: Request, res: Response, next: NextFunction): void {
     const end = this.metrics.histogram.startTimer();
     res.once('finish', () => {
-      const pattern = (req.route as { path?: string } | undefined)?.path;
-      const route = pattern ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
+      // Nest registers middleware (this one, nestjs-pino's) as wildcard routes, so
+      // a request no controller matched still has req.route: a catch-all pattern.
+      // ZapHub's controllers declare no wildcard routes.
+      const pattern = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof pattern === 'string' && !pattern.includes('*') ? `${req.baseUrl ?? ''}${pattern}` : 'unmatched';
       end({ method: req.method, route, status_code: String(res.statusCode) });
     });
     next();
