@@ -72,7 +72,9 @@ async function ensureDatabase(cfg) {
   const found = await onAdminDb(cfg, 'SELECT 1 FROM pg_database WHERE datname = $1', [cfg.database]);
   if (found.rowCount === 0) {
     await onAdminDb(cfg, `CREATE DATABASE "${cfg.database.replaceAll('"', '""')}"`).catch((e) => {
-      if (e.code !== '42P04') throw e; // created concurrently by another replica
+      // Created concurrently by another replica: 42P04, or 23505 when both
+      // CREATE DATABASE statements ran at the same moment.
+      if (e.code !== '42P04' && e.code !== '23505') throw e;
     });
     console.log(`created database ${cfg.database}`);
   }
