@@ -5,11 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-services.sh
+bash scripts/ensure-tools.sh
 bash scripts/install-deps.sh
 
 out=$(mktemp -d)
 status=0
-npx tsc --noEmit -p tsconfig.json || { echo "type check failed" >&2; status=1; }
+# Type check of src/ and test/ that also emits the compiled app into dist-test/
+# for the integration tier's process tests (SIGTERM, bad config).
+node test/helpers/build-for-tests.js || { echo "type check failed" >&2; status=1; }
 for tier in unit integration e2e; do
   echo "=== $tier tests" >&2
   npx jest --config "test/jest-$tier.js" --ci --passWithNoTests --json --outputFile "$out/$tier.json" || status=1

@@ -32,10 +32,11 @@ function newestInput() {
 // while tsc runs makes the next check rebuild (output mtimes cannot tell).
 const stamp = path.join(root, 'dist-test', '.sources-mtime');
 
-function buildForTests() {
+/** Compiles when stale (or always with `force`); returns tsc's exit status (0 when fresh). */
+function buildForTests({ force = false } = {}) {
   const inputs = newestInput();
   const built = outputs.every((file) => fs.existsSync(file)) && fs.existsSync(stamp);
-  if (built && Number(fs.readFileSync(stamp, 'utf8')) >= inputs) return;
+  if (!force && built && Number(fs.readFileSync(stamp, 'utf8')) >= inputs) return 0;
   const started = Date.now();
   const result = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', 'dist-test'], {
     cwd: root,
@@ -43,9 +44,16 @@ function buildForTests() {
   });
   const missing = outputs.filter((file) => !fs.existsSync(file));
   if (missing.length) throw new Error(`tsc did not emit ${missing.join(', ')}:\n${result.stdout}${result.stderr}`);
-  if (result.status !== 0) process.stderr.write(`[build-for-tests] tsc reported errors (output emitted anyway):\n${result.stdout}\n`);
+  if (result.status !== 0) process.stderr.write(`[build-for-tests] tsc reported errors (output emitted anyway):\n${result.stdout}${result.stderr}\n`);
   fs.writeFileSync(stamp, String(inputs));
   process.stderr.write(`[build-for-tests] compiled dist-test in ${Date.now() - started} ms\n`);
+  return result.status ?? 1;
+}
+
+// `node test/helpers/build-for-tests.js`: the type check of scripts/test-all.sh,
+// which also leaves the compiled app for the integration tier.
+if (require.main === module) {
+  process.exitCode = buildForTests({ force: true });
 }
 
 module.exports = { buildForTests };
