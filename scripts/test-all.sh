@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-services.sh
-bash scripts/ensure-tools.sh
+# Not fatal: without promtool the metrics test fails (in CI) and says why.
+bash scripts/ensure-tools.sh || echo "[tools] could not install promtool" >&2
 bash scripts/install-deps.sh
 
 out=$(mktemp -d)

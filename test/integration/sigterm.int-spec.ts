@@ -10,7 +10,7 @@ import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env';
  * outlast the budget, is abandoned and retried elsewhere) and the process
  * exits 0 within SHUTDOWN_TIMEOUT_MS.
  */
-const QUEUE = 'maintenance-cleanup';
+const QUEUE = 'fixture-slow-job'; // the fixture's own queue
 
 interface Running {
   env: TestEnv;
@@ -72,7 +72,7 @@ describe('SIGTERM with a job in flight (compiled app as a process)', () => {
     running = await startFixture(timeoutMs);
     const { proc, port, queue } = running;
     const holdMs = 2500;
-    const job = await queue.add('slow', { job: 'flows', holdMs } as never);
+    const job = await queue.add('slow', { holdMs });
     await untilActive(job);
 
     const sentAt = Date.now();
@@ -94,7 +94,7 @@ describe('SIGTERM with a job in flight (compiled app as a process)', () => {
     const timeoutMs = 3000;
     running = await startFixture(timeoutMs);
     const { proc, port, queue, env } = running;
-    const job = await queue.add('stuck', { job: 'flows', holdMs: -1 } as never);
+    const job = await queue.add('stuck', { holdMs: -1 });
     await untilActive(job);
 
     const sentAt = Date.now();

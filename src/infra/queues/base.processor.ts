@@ -19,7 +19,9 @@ export abstract class BaseProcessor<Q extends QueueName> extends WorkerHost impl
   protected abstract readonly queue: Q;
 
   onModuleInit(): void {
-    this.worker.concurrency = queuePolicies(this.config)[this.queue].concurrency;
+    // Queues outside the catalogue (test fixtures) keep BullMQ's concurrency.
+    const policy = queuePolicies(this.config)[this.queue] as { concurrency: number } | undefined;
+    if (policy) this.worker.concurrency = policy.concurrency;
     logConnectionErrors(this.worker, `worker ${this.queue}`, this.logger);
     this.registry.add(this.worker);
   }
