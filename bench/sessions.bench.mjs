@@ -1,0 +1,384 @@
+// Benchmark (not a test): what an idle WORKING session costs ZapHub, and how
+// long a restart takes to bring all of them back.
+//
+//   npm run bench:sessions                 # N = 100, then 500
+//   npm run bench:sessions -- 20           # one N
+//   npm run bench:sessions -- 50,200,1000  # cumulative steps
+//
+// For each N (cumulative: the sessions of the previous step stay):
+//   1. create and pair sessions through the REST API until N are WORKING
+//      (QR shown by ZapHub, scanned by the sandbox's fake phone);
+//   2. after GC, RSS and heap of the ZapHub process per idle WORKING session
+//      (delta to the app with no session, divided by N);
+//   3. close the app and create it again: time until every session is WORKING
+//      again from its stored auth state (no QR), then memory again (sampled at
+//      least 31 s after the close: Baileys keeps a closed socket reachable for
+//      up to 30 s through an uncleared pre-key upload timer).
+// "perSession" is the delta to the app with no session divided by N (includes
+// one-time costs: code loaded and optimized on first use); "marginalPerAddedSession"
+// is the delta to the previous step divided by the sessions added, the better
+// figure for capacity planning.
+// One JSON line per measurement on stdout, each with "bench":"sessions"
+// (application logs at LOG_LEVEL=warn are JSON too, without that key).
+//
+// Setup: a throwaway PostgreSQL database (migrated with scripts/prisma-migrate.mjs)
+// and Redis key prefix, dropped at the end (also on Ctrl-C). The fake WhatsApp
+// network runs in a child process (SandboxNetwork from dist/, fastPreKeys), so
+// the memory measured here is ZapHub's alone and both processes get a core;
+// ZapHub reaches it through SANDBOX_URL / SANDBOX_ROOT_KEY like any external sandbox.
+//
+// Settings (env): BENCH_DATABASE_URL (admin connection, default TEST_DATABASE_URL or
+// postgresql://postgres@127.0.0.1:5432/postgres), BENCH_REDIS_URL (default TEST_REDIS_URL
+// or redis://127.0.0.1:6379), BENCH_CONCURRENCY (sessions pairing at once, default 20),
+// BENCH_IDLE_MS (idle time before a memory sample, default 3000).
+import { execFileSync, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = path.resolve(path.dirname(SELF), '..');
+const dist = (file) => path.join(ROOT, 'dist', file);
+
+// ---------------------------------------------------------------- sandbox child
+
+async function sandboxChild() {
+  const { SandboxNetwork } = require(dist('modules/sandbox/network/sandbox-network.js'));
+  const network = new SandboxNetwork({ fastPreKeys: true, controlApi: true });
+  await network.start();
+  process.send({
+    wsUrl: network.wsUrl,
+    rootKey: Buffer.from(network.rootPublicKey).toString('base64'),
+    controlUrl: `${network.httpUrl}/control`,
+  });
+  process.on('message', (message) => {
+    if (message === 'close') void network.close().then(() => process.exit(0));
+  });
+  // The parent is gone (crashed or killed): do not linger.
+  process.on('disconnect', () => void network.close().finally(() => process.exit(0)));
+}
+
+// ---------------------------------------------------------------------- main
+
+async function main() {
+  if (typeof global.gc !== 'function') {
+    process.stderr.write('run with node --expose-gc (npm run bench:sessions does)\n');
+    process.exit(1);
+  }
+  const arg = process.argv.slice(2).find((a) => !a.startsWith('--')) ?? '100,500';
+  const steps = [...new Set(arg.split(',').map((v) => Number(v.trim())))].sort((a, b) => a - b);
+  if (!steps.length || steps.some((n) => !Number.isInteger(n) || n < 1)) {
+    process.stderr.write(`usage: sessions.bench.mjs [N[,N...]] (got "${arg}")\n`);
+    process.exit(1);
+  }
+  const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 20);
+  const idleMs = Number(process.env.BENCH_IDLE_MS ?? 3000);
+
+  require('reflect-metadata');
+  const pg = require('pg');
+  const { Redis } = require('ioredis');
+  const { createApp } = require(dist('bootstrap/create-app.js'));
+  const { parseConfig } = require(dist('config/index.js'));
+
+  const suffix = randomBytes(4).toString('hex');
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const dbName = `zaphub_bench_${suffix}`;
+  const dbUrl = new URL(adminUrl);
+  dbUrl.pathname = `/${dbName}`;
+  const databaseUrl = dbUrl.toString();
+  const redisPrefix = `zaphub-bench-${suffix}`;
+  const apiKey = randomBytes(24).toString('hex');
+
+  let app = null;
+  let sandbox = null;
+  let db = null;
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    if (app) await app.close().catch((e) => warn(`closing the app: ${e.message}`));
+    app = null;
+    if (db) await db.end().catch(() => undefined);
+    if (sandbox?.connected) sandbox.send('close');
+    await onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
+    await deleteRedisKeys(Redis, redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
+  };
+  process.once('SIGINT', () => {
+    warn('interrupted: cleaning up');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  try {
+    // A throwaway database, migrated like production (creates it when missing).
+    execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'prisma-migrate.mjs'), 'deploy'], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: databaseUrl },
+      stdio: 'pipe',
+    });
+    db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+
+    sandbox = fork(SELF, ['--sandbox-child'], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const info = await new Promise((resolve, reject) => {
+      sandbox.once('message', resolve);
+      sandbox.once('exit', (code) => reject(new Error(`sandbox child exited (${code})`)));
+    });
+
+    const config = parseConfig({
+      NODE_ENV: 'development',
+      DATABASE_URL: databaseUrl,
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: redisPrefix,
+      API_KEY: apiKey,
+      LOG_LEVEL: 'warn',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SANDBOX: 'true',
+      SANDBOX_URL: info.wsUrl,
+      SANDBOX_ROOT_KEY: info.rootKey,
+      MAX_SESSIONS: '100000',
+    });
+    const boot = async () => {
+      const started = Date.now();
+      const created = await createApp(config);
+      await created.listen(0, '127.0.0.1');
+      return { app: created, initMs: Date.now() - started };
+    };
+
+    ({ app } = await boot());
+    let baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+    const api = async (method, route, body) => {
+      const res = await fetch(`${baseUrl}${route}`, {
+        method,
+        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    const control = async (route, body) => {
+      const res = await fetch(`${info.controlUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const text = await res.text();
+      return { status: res.status, body: text ? JSON.parse(text) : null };
+    };
+    const watcher = new SessionWatcher(db);
+
+    const base = await memory(idleMs);
+    emit({ kind: 'baseline', sessions: 0, ...base, note: 'app booted, no session' });
+
+    let paired = 0;
+    // The state just before each pairing step (sessions and memory), for the marginal cost per added session.
+    let previous = { sessions: 0, sample: base };
+    for (const target of steps) {
+      // 1. pair up to `target` sessions, `concurrency` at a time
+      const pairStarted = Date.now();
+      const indexes = Array.from({ length: target - paired }, (_, k) => paired + k);
+      await pool(indexes, concurrency, async (i) => {
+        const name = `bench-${i}`;
+        const created = await api('POST', '/api/sessions', { name });
+        if (created.status !== 201) throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+        const { qr } = await watcher.until(name, (row) => row.status === 'SCAN_QR' && row.qr, 60_000);
+        const scan = await control('/scan', { session: name, qr, phone: `1777${String(i).padStart(7, '0')}` });
+        if (scan.status !== 200) throw new Error(`scan ${name}: ${scan.status} ${JSON.stringify(scan.body)}`);
+        await watcher.until(name, (row) => row.status === 'WORKING', 60_000);
+      });
+      const pairMs = Date.now() - pairStarted;
+      emit({ kind: 'pair', sessions: target, added: indexes.length, concurrency, ms: pairMs, msPerSession: round(pairMs / indexes.length) });
+      paired = target;
+
+      // 2. memory per idle WORKING session
+      await expectWorking(db, target);
+      const idle = await memory(idleMs);
+      emit({
+        kind: 'memory',
+        sessions: target,
+        phase: 'after-pairing',
+        ...idle,
+        perSession: perSession(base, idle, target),
+        marginalPerAddedSession: perSession(previous.sample, idle, target - previous.sessions),
+      });
+
+      // 3. close the app, create it again, time until every session is WORKING from its stored auth state
+      const closeStarted = Date.now();
+      await app.close();
+      app = null;
+      const closeMs = Date.now() - closeStarted;
+      const closedAt = Date.now();
+      const closed = await memory(idleMs);
+      const restoreStarted = new Date();
+      const booted = await boot();
+      app = booted.app;
+      baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
+      const restoredBy = await until(async () => {
+        const { rows } = await db.query(
+          `SELECT count(*) FILTER (WHERE status = 'WORKING' AND (stats->>'connectedSince')::timestamptz >= $1) AS working,
+                  count(*) FILTER (WHERE status = 'SCAN_QR') AS qr
+             FROM "Session"`,
+          [restoreStarted],
+        );
+        if (Number(rows[0].qr) > 0) throw new Error('a restored session asked for a QR');
+        return Number(rows[0].working) === target ? Date.now() : null;
+      }, 10 * 60_000);
+      const startup = await api('GET', '/health/startup');
+      // Baileys (rc14) races each pre-key upload against a 30 s timer it never clears, and that
+      // timer keeps the closed socket (and through its callbacks ZapHub's LiveSession) reachable
+      // until it fires: sample once the previous app's sockets can be collected.
+      const restored = await memory(Math.max(idleMs, PREKEY_UPLOAD_TIMER_MS + 1000 - (Date.now() - closedAt)));
+      emit({
+        kind: 'restore',
+        sessions: target,
+        closeMs,
+        appInitMs: booted.initMs,
+        restoreMs: restoredBy - restoreStarted.getTime(),
+        msPerSession: round((restoredBy - restoreStarted.getTime()) / target),
+        startupProbe: startup.status,
+        // Still holds the closed sockets (see PREKEY_UPLOAD_TIMER_MS).
+        rssMBAfterClose: closed.rssMB,
+        heapUsedMBAfterClose: closed.heapUsedMB,
+      });
+      emit({
+        kind: 'memory',
+        sessions: target,
+        phase: 'after-restore',
+        ...restored,
+        perSession: perSession(base, restored, target),
+        marginalPerAddedSession: perSession(previous.sample, restored, target - previous.sessions),
+      });
+      previous = { sessions: target, sample: restored };
+    }
+  } catch (error) {
+    process.exitCode = 1;
+    warn(`bench failed: ${error.stack ?? error}`);
+  } finally {
+    await cleanup();
+  }
+  process.exit(process.exitCode ?? 0);
+}
+
+// -------------------------------------------------------------------- helpers
+
+/** One query per tick for every session someone waits on (not one poll per session). */
+class SessionWatcher {
+  constructor(db, intervalMs = 50) {
+    this.db = db;
+    this.intervalMs = intervalMs;
+    this.waiters = new Set();
+    this.timer = null;
+  }
+
+  until(name, predicate, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      const waiter = { name, predicate, resolve, reject, deadline: Date.now() + timeoutMs };
+      this.waiters.add(waiter);
+      this.timer ??= setTimeout(() => this.tick(), this.intervalMs);
+    });
+  }
+
+  async tick() {
+    const waiters = [...this.waiters];
+    try {
+      const { rows } = await this.db.query('SELECT name, status, qr, "lastError" FROM "Session" WHERE name = ANY($1)', [[...new Set(waiters.map((w) => w.name))]]);
+      const byName = new Map(rows.map((r) => [r.name, r]));
+      for (const waiter of waiters) {
+        const row = byName.get(waiter.name);
+        if (row && waiter.predicate(row)) {
+          this.waiters.delete(waiter);
+          waiter.resolve(row);
+        } else if (Date.now() > waiter.deadline) {
+          this.waiters.delete(waiter);
+          waiter.reject(new Error(`session ${waiter.name} stuck at ${row?.status ?? 'missing'} (${row?.lastError ?? 'no error'})`));
+        }
+      }
+    } catch (error) {
+      for (const waiter of waiters) {
+        this.waiters.delete(waiter);
+        waiter.reject(error);
+      }
+    }
+    this.timer = this.waiters.size ? setTimeout(() => this.tick(), this.intervalMs) : null;
+  }
+}
+
+async function pool(items, size, worker) {
+  let next = 0;
+  const run = async () => {
+    while (next < items.length) await worker(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, run));
+}
+
+async function until(check, timeoutMs, intervalMs = 100) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+async function expectWorking(db, count) {
+  const { rows } = await db.query(`SELECT count(*) AS n FROM "Session" WHERE status = 'WORKING'`);
+  if (Number(rows[0].n) !== count) throw new Error(`expected ${count} WORKING sessions, found ${rows[0].n}`);
+}
+
+/** Baileys' UPLOAD_TIMEOUT (lib/Defaults): the pre-key upload timeout it never clears. */
+const PREKEY_UPLOAD_TIMER_MS = 30_000;
+const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
+const round = (n) => +n.toFixed(1);
+
+/** Lets post-login work finish, then collects twice so what remains is live. */
+async function memory(idleMs) {
+  await new Promise((resolve) => setTimeout(resolve, idleMs));
+  global.gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  global.gc();
+  const m = process.memoryUsage();
+  return { rssMB: mb(m.rss), heapUsedMB: mb(m.heapUsed), heapTotalMB: mb(m.heapTotal), externalMB: mb(m.external + m.arrayBuffers) };
+}
+
+function perSession(base, now, n) {
+  const kb = (a, b) => Math.round(((a - b) * 1024) / n);
+  return { rssKB: kb(now.rssMB, base.rssMB), heapUsedKB: kb(now.heapUsedMB, base.heapUsedMB), externalKB: kb(now.externalMB, base.externalMB) };
+}
+
+function emit(measurement) {
+  process.stdout.write(`${JSON.stringify({ bench: 'sessions', ...measurement })}\n`);
+}
+
+function warn(message) {
+  process.stderr.write(`[bench:sessions] ${message}\n`);
+}
+
+async function onAdmin(adminUrl, sql) {
+  const pg = require('pg');
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function deleteRedisKeys(Redis, url, prefix) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (keys.length) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+// Last: the helpers above (classes are not hoisted) must exist before main runs.
+if (process.argv.includes('--sandbox-child')) await sandboxChild();
+else await main();
