@@ -47,8 +47,7 @@ describe('sessions lifecycle (real Baileys against the sandbox)', () => {
     expect(png.headers['content-type']).toMatch(/^image\/png/);
     expect((png.body as Buffer).subarray(1, 4).toString()).toBe('PNG');
 
-    expect((await api.scan('alpha', '5511900000001')).status).toBe(200);
-    const working = await api.waitForStatus('alpha', 'WORKING');
+    const working = await api.pair('alpha', '5511900000001');
     expect(working.me?.phone).toBe('5511900000001');
     expect(working.stats.connectedSince).not.toBeNull();
     expect((await authRowCount(env.databaseUrl, 'alpha')).creds).toBe(1);

@@ -4,7 +4,7 @@
 // through the context's interceptors, which makes signing ~15x slower
 // (170 ms instead of 12 ms per signature): pairing and Signal session setup
 // then dominate test time. The module has no dependencies and no state.
-// Use: jest.mock('curve25519-js', () => require('<path>/curve25519-main-context'))
+// Mapped for every test in test/jest.base.js (moduleNameMapper).
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');

@@ -46,11 +46,26 @@ export function sessionsApi(t: TestApp) {
       );
     },
 
-    /** Creates (or starts) a session, scans its QR with the sandbox phone and waits for WORKING. */
+    /**
+     * Waits for SCAN_QR, scans the QR with the sandbox phone and waits for WORKING.
+     * A 409 (the QR rotated or the connection was replaced between reading and
+     * scanning, which happens on a loaded machine) is retried with the new QR.
+     */
     async pair(name: string, phone?: string): Promise<SessionBody> {
-      await api.waitForStatus(name, 'SCAN_QR');
-      const scan = await api.scan(name, phone);
-      if (scan.status >= 300) throw new Error(`scan ${name}: ${scan.status} ${JSON.stringify(scan.body)}`);
+      let last = '';
+      await waitFor(
+        async () => {
+          await api.waitForStatus(name, 'SCAN_QR');
+          const scan = await api.scan(name, phone);
+          last = `${scan.status} ${JSON.stringify(scan.body)}`;
+          if (scan.status === 200) return true;
+          if (scan.status !== 409) throw new Error(`scan ${name}: ${last}`);
+          return false;
+        },
+        `a successful scan of ${name} (last answer ${last})`,
+        30000,
+        200,
+      );
       return api.waitForStatus(name, 'WORKING');
     },
   };

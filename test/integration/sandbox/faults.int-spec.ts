@@ -1,5 +1,3 @@
-// Curve25519 signatures in Node's main context: ~10x faster than inside Jest's sandbox (see the helper).
-jest.mock('curve25519-js', () => require('../../helpers/curve25519-main-context'));
 import { DisconnectReason, proto } from '@whiskeysockets/baileys';
 import { SandboxNetwork } from '../../../src/modules/sandbox/network/sandbox-network';
 import { MemoryAuth, pairClient, TestClient } from '../../helpers/baileys-client';
