@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../../../config';
 import { EventBus } from '../../../infra/events/event-bus';
 import { LifecycleService } from '../../../infra/lifecycle/lifecycle.service';
 import { ConflictError, NotFoundError } from '../../../common/errors/domain-errors';
-import { WHATSAPP_ENGINE, type EngineDisconnect, type EngineEvent, type WhatsAppEngine } from '../engine/whatsapp-engine.port';
+import { WHATSAPP_ENGINE, type EngineConnection, type EngineDisconnect, type EngineEvent, type WhatsAppEngine } from '../engine/whatsapp-engine.port';
 import { PoolStatsService } from '../pool-stats.service';
 import { SessionRepository, type SessionPatch } from '../session.repository';
 import { EMPTY_STATS, LIVE_STATUSES, type SessionRecord, type SessionStatus } from '../session.types';
@@ -295,8 +295,13 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     const opened = new Promise<void>((resolve, reject) => {
       live.attempt = { resolve, reject };
     });
+    // A stop, restart or shutdown may cancel the attempt while connect() below is
+    // still pending, before anyone awaits `opened`: that is expected, not an
+    // unhandled rejection (the caller still gets it through `return opened`).
+    opened.catch(() => undefined);
+    let connection: EngineConnection;
     try {
-      live.connection = await this.engine.connect({
+      connection = await this.engine.connect({
         sessionId: live.id,
         sessionName: live.name,
         auth: this.auth.forSession(live.id),
@@ -311,7 +316,13 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
         disconnect: { code: null, kind: 'unknown', message: (error as Error).message },
       });
     }
-    if (generation !== live.generation) throw new AttemptCancelledError();
+    if (generation !== live.generation) {
+      // Cancelled while connecting: this socket belongs to nobody. Close it now, and never
+      // let it replace the connection of a newer attempt.
+      await connection.close().catch(() => undefined);
+      throw new AttemptCancelledError();
+    }
+    live.connection = connection;
     return opened;
   }
 
