@@ -95,10 +95,10 @@ async function main() {
   let app = null;
   let sandbox = null;
   let db = null;
-  let cleaned = false;
-  const cleanup = async () => {
-    if (cleaned) return;
-    cleaned = true;
+  // Memoized: an interrupt and the main flow's finally both wait for the same cleanup.
+  let cleaning = null;
+  const cleanup = () => (cleaning ??= cleanupOnce());
+  const cleanupOnce = async () => {
     if (app) await app.close().catch((e) => warn(`closing the app: ${e.message}`));
     app = null;
     if (db) await db.end().catch(() => undefined);
@@ -106,7 +106,9 @@ async function main() {
     await onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
     await deleteRedisKeys(Redis, redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
   };
+  let interrupted = false;
   process.once('SIGINT', () => {
+    interrupted = true;
     warn('interrupted: cleaning up');
     void cleanup().finally(() => process.exit(130));
   });
@@ -250,8 +252,8 @@ async function main() {
       previous = { sessions: target, sample: restored };
     }
   } catch (error) {
-    process.exitCode = 1;
-    warn(`bench failed: ${error.stack ?? error}`);
+    process.exitCode = interrupted ? 130 : 1;
+    if (!interrupted) warn(`bench failed: ${error.stack ?? error}`);
   } finally {
     await cleanup();
   }
