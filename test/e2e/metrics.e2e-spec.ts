@@ -46,6 +46,7 @@ describe('GET /metrics', () => {
     await t.http.get(`/api/queues/${PHONE}/failed`).set('X-Api-Key', key);
     await t.http.get(`/api/queues/message-send/failed?limit=1`).set('X-Api-Key', key);
     await t.http.get(`/api/sessions/${PHONE}`).set('X-Api-Key', key);
+    await t.http.post('/api/sessions').set('X-Api-Key', key).send({ name: 'metrics-probe', start: false });
     await t.http.get(`/no-such-route/${PHONE}@s.whatsapp.net`);
     await t.http.get('/health/ready');
     const res = await t.http.get('/metrics');
@@ -71,6 +72,20 @@ describe('GET /metrics', () => {
       queues.flatMap((q) => states.map((s) => `${q}/${s}`)).sort(),
     );
     expect(text).toMatch(/^# TYPE zaphub_queue_jobs gauge$/m);
+  });
+
+  it('exports the sessions pool, status, circuit, reconnect, cache and sandbox metrics of the contract', () => {
+    const samples = parse(text);
+    const value = (name: string, labels: Record<string, string> = {}) =>
+      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+    expect(value('zaphub_pool_sessions_max')).toBe('50');
+    expect(value('zaphub_pool_sessions_active')).toBe('0');
+    expect(value('zaphub_pool_sessions_waiting')).toBe('0');
+    expect(value('zaphub_sessions', { status: 'STOPPED' })).toBe('1');
+    expect(value('zaphub_sessions', { status: 'WORKING' })).toBe('0');
+    expect(value('zaphub_circuit_breakers', { state: 'CLOSED' })).toBe('1');
+    expect(value('zaphub_sandbox')).toBe('1');
+    for (const name of ['zaphub_session_reconnects_total', 'zaphub_cache_entries']) expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
   });
 
   it('exports the default process and Node.js metrics', () => {
