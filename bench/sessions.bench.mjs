@@ -33,6 +33,7 @@
 // BENCH_IDLE_MS (idle time before a memory sample, default 3000).
 import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -152,20 +153,8 @@ async function main() {
 
     ({ app } = await boot());
     let baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
-    const api = async (method, route, body) => {
-      const res = await fetch(`${baseUrl}${route}`, {
-        method,
-        headers: { 'x-api-key': apiKey, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    };
-    const control = async (route, body) => {
-      const res = await fetch(`${info.controlUrl}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      const text = await res.text();
-      return { status: res.status, body: text ? JSON.parse(text) : null };
-    };
+    const api = (method, route, body) => requestJson(`${baseUrl}${route}`, method, body, { 'x-api-key': apiKey });
+    const control = (route, body) => requestJson(`${info.controlUrl}${route}`, 'POST', body);
     const watcher = new SessionWatcher(db);
 
     const base = await memory(idleMs);
@@ -253,7 +242,7 @@ async function main() {
     }
   } catch (error) {
     process.exitCode = interrupted ? 130 : 1;
-    if (!interrupted) warn(`bench failed: ${error.stack ?? error}`);
+    if (!interrupted) warn(`bench failed: ${error.stack ?? error}${error.cause ? `\ncause: ${error.cause.stack ?? error.cause}` : ''}`);
   } finally {
     await cleanup();
   }
@@ -302,6 +291,32 @@ class SessionWatcher {
     }
     this.timer = this.waiters.size ? setTimeout(() => this.tick(), this.intervalMs) : null;
   }
+}
+
+/**
+ * One HTTP request with a JSON body and answer, on a connection of its own: the
+ * client shares its event loop with the app under test, and under load a pooled
+ * keep-alive connection can be reused just as the server closes it.
+ */
+function requestJson(url, method, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = http.request(url, { method, agent: false, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null });
+        } catch (error) {
+          reject(new Error(`${method} ${url}: ${res.statusCode} answered non-JSON: ${text.slice(0, 200)}`, { cause: error }));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('error', (error) => reject(new Error(`${method} ${url}: ${error.message}`, { cause: error })));
+    req.end(payload);
+  });
 }
 
 async function pool(items, size, worker) {
