@@ -66,6 +66,12 @@ export type OutboundContent =
   | { type: 'contact'; name: string; phone: string }
   | { type: 'reaction'; targetWaMessageId: string; targetFromMe: boolean; emoji: string };
 
+export interface DownloadedMedia {
+  data: Buffer;
+  mimetype: string | null;
+  filename: string | null;
+}
+
 export type Presence = 'composing' | 'paused' | 'available' | 'unavailable';
 
 /**
@@ -98,6 +104,8 @@ export interface EngineConnection {
   send(chatId: string, content: OutboundContent, opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }>;
   sendPresence(chatId: string, presence: Presence): Promise<void>;
   markRead(chatId: string, waMessageIds: string[]): Promise<void>;
+  /** Downloads and decrypts the media of a received message (`InboundMessage.raw`); rejects when it has none. */
+  downloadMedia(raw: unknown): Promise<DownloadedMedia>;
   /** Pairing-code login (instead of QR); phone in international digits. */
   requestPairingCode(phone: string): Promise<string>;
   /** Proves the socket is alive with a round-trip; rejects on timeout. */

@@ -12,6 +12,7 @@ import {
 } from '@whiskeysockets/baileys';
 import type { Logger } from 'pino';
 import type {
+  DownloadedMedia,
   EngineConnection,
   EngineConnectOptions,
   EngineDisconnect,
@@ -24,6 +25,7 @@ import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueri
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
 import type { SocketCaches } from './bounded-cache.store';
 import { classifyDisconnect } from './classify-disconnect';
+import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
 import { normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
@@ -238,6 +240,11 @@ export class BaileysConnection implements EngineConnection {
     if (waMessageIds.length === 0) return;
     const keys: WAMessageKey[] = waMessageIds.map((id) => ({ remoteJid: chatId, id, fromMe: false }));
     await this.sock.readMessages(keys);
+  }
+
+  async downloadMedia(raw: unknown): Promise<DownloadedMedia> {
+    this.assertUsable();
+    return downloadMedia(raw, (message) => this.sock.updateMediaMessage(message), this.sock.logger);
   }
 
   async requestPairingCode(phone: string): Promise<string> {
