@@ -86,7 +86,7 @@ export class TestClient {
   }
 
   /** Resolves when the connection opens; rejects if it closes first. */
-  async waitForOpen(timeoutMs = 15_000): Promise<void> {
+  async waitForOpen(timeoutMs = 45_000): Promise<void> {
     await waitFor(
       () => {
         if (this.closeInfo && !this.isOpen) throw new Error(`closed with ${this.closeInfo.statusCode}: ${this.closeInfo.message}`);
@@ -98,11 +98,11 @@ export class TestClient {
   }
 
   /** The next QR after `seen` QRs have been shown (the first by default). */
-  async waitForQr(seen = 0, timeoutMs = 15_000): Promise<string> {
+  async waitForQr(seen = 0, timeoutMs = 45_000): Promise<string> {
     return waitFor(() => this.qrs[seen], `QR #${seen + 1}`, timeoutMs);
   }
 
-  async waitForClose(timeoutMs = 15_000): Promise<CloseInfo> {
+  async waitForClose(timeoutMs = 45_000): Promise<CloseInfo> {
     return waitFor(() => this.closeInfo, 'connection close', timeoutMs);
   }
 
