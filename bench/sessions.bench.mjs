@@ -104,7 +104,7 @@ async function main() {
     app = null;
     if (db) await db.end().catch(() => undefined);
     if (sandbox?.connected) sandbox.send('close');
-    await onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
+    await retry(() => onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
     await deleteRedisKeys(Redis, redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
   };
   let interrupted = false;
@@ -122,6 +122,8 @@ async function main() {
       stdio: 'pipe',
     });
     db = new pg.Client({ connectionString: databaseUrl });
+    // A dropped connection (e.g. PostgreSQL restarted) fails the next query; without a listener it would kill the process before cleanup.
+    db.on('error', (error) => warn(`bench database connection: ${error.message}`));
     await db.connect();
 
     sandbox = fork(SELF, ['--sandbox-child'], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -319,6 +321,18 @@ function requestJson(url, method, body, headers = {}) {
   });
 }
 
+/** A few tries a second apart (cleanup while PostgreSQL restarts). */
+async function retry(action, tries = 10) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (attempt >= tries) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+}
+
 async function pool(items, size, worker) {
   let next = 0;
   const run = async () => {
@@ -373,6 +387,7 @@ function warn(message) {
 async function onAdmin(adminUrl, sql) {
   const pg = require('pg');
   const client = new pg.Client({ connectionString: adminUrl });
+  client.on('error', () => undefined); // surfaces as the failed query below
   await client.connect();
   try {
     await client.query(sql);
