@@ -37,7 +37,7 @@ describe('BaileysEngine against the sandbox, auth state in PostgreSQL', () => {
     env = await createTestEnv();
     prisma = new PrismaService(env.config);
     repository = new AuthStateRepository(prisma);
-    network = new SandboxNetwork({ deliveryReceiptMs: 20, readReceiptMs: 40 });
+    network = new SandboxNetwork({ deliveryReceiptMs: 20, readReceiptMs: 1000 }); // read well after delivery: Baileys' event buffer merges two updates of one message that land together
     await network.start();
     engine = new BaileysEngine({
       logLevel: 'silent',

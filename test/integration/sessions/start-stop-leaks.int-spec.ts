@@ -60,5 +60,5 @@ describe('start/stop one session many times', () => {
     }, `active resources back to baseline ${JSON.stringify(baseline)}`, 20000, 200);
     expect(settled.Timeout ?? 0).toBeLessThanOrEqual((baseline.Timeout ?? 0) + 3);
     expect(settled.TCPSocketWrap ?? 0).toBeLessThanOrEqual((baseline.TCPSocketWrap ?? 0) + 3);
-  });
+  }, 240_000);
 });
