@@ -10,7 +10,7 @@ describe('sandbox network: fault injection and companion_reg_refresh', () => {
   const extra: TestClient[] = [];
 
   beforeAll(async () => {
-    network = new SandboxNetwork({ fastPreKeys: true, deliveryReceiptMs: 20, readReceiptMs: 20 });
+    network = new SandboxNetwork({ fastPreKeys: true, deliveryReceiptMs: 20, readReceiptMs: 500 }); // read well after delivery: Baileys merges updates of one message that land together
     await network.start();
     ({ client, auth } = await pairClient(network, 'faults'));
   });
