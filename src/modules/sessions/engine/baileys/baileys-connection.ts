@@ -10,6 +10,7 @@ import {
   type proto,
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
+import type { AsyncLocalStorage } from 'node:async_hooks';
 import type { Logger } from 'pino';
 import type {
   DownloadedMedia,
@@ -20,6 +21,7 @@ import type {
   OutboundContent,
   Presence,
 } from '../whatsapp-engine.port';
+import { captureAsyncLocalStorages } from './async-local-storage-tracker';
 import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
 import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, settlesWithin, waitForIdle } from './baileys-socket.helpers';
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
@@ -73,6 +75,7 @@ export class BaileysConnection implements EngineConnection {
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
   private releasing: Promise<void> | null = null;
+  private readonly asyncStorages: AsyncLocalStorage<unknown>[];
 
   constructor(
     private readonly options: EngineConnectOptions,
@@ -98,7 +101,8 @@ export class BaileysConnection implements EngineConnection {
       onRotated: () => this.log.warn('companion_reg_refresh: adv secret rotated, QR re-rendered with the same ref'),
     });
 
-    this.sock = makeWASocket({
+    // Baileys gives every socket an AsyncLocalStorage it never disables: take hold of it (see the tracker).
+    const { value: sock, storages } = captureAsyncLocalStorages(() => makeWASocket({
       auth: auth.state,
       logger: baileysLogger,
       version: WA_WEB_VERSION,
@@ -117,7 +121,9 @@ export class BaileysConnection implements EngineConnection {
       placeholderResendCache: caches.placeholderResend,
       cachedGroupMetadata: async (jid) => caches.groupMetadata.get(jid),
       getMessage: (key) => this.lookupMessage(key),
-    });
+    }));
+    this.sock = sock;
+    this.asyncStorages = storages;
     this.listen();
   }
 
@@ -350,6 +356,8 @@ export class BaileysConnection implements EngineConnection {
     for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
     for (const cache of Object.values(this.caches)) cache.close();
     this.sock.messageRetryManager?.clear();
+    // Nothing of this socket runs any more: drop its AsyncLocalStorage from Node's process-wide list.
+    for (const storage of this.asyncStorages.splice(0)) storage.disable();
   }
 
   /** Linked to an account: pair-success stored the ADV identity (`account`). */
