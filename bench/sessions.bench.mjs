@@ -168,6 +168,7 @@ async function main() {
     for (const target of steps) {
       // 1. pair up to `target` sessions, `concurrency` at a time
       const pairStarted = Date.now();
+      const pairCpu = process.cpuUsage();
       const indexes = Array.from({ length: target - paired }, (_, k) => paired + k);
       await pool(indexes, concurrency, async (i) => {
         const name = `bench-${i}`;
@@ -179,7 +180,16 @@ async function main() {
         await watcher.until(name, (row) => row.status === 'WORKING', 60_000);
       });
       const pairMs = Date.now() - pairStarted;
-      emit({ kind: 'pair', sessions: target, added: indexes.length, concurrency, ms: pairMs, msPerSession: round(pairMs / indexes.length) });
+      const pairCpuMs = cpuMs(pairCpu);
+      emit({
+        kind: 'pair',
+        sessions: target,
+        added: indexes.length,
+        concurrency,
+        ms: pairMs,
+        msPerSession: round(pairMs / indexes.length),
+        appCpuMsPerSession: round(pairCpuMs / indexes.length),
+      });
       paired = target;
 
       // 2. memory per idle WORKING session
@@ -202,6 +212,7 @@ async function main() {
       const closedAt = Date.now();
       const closed = await memory(idleMs);
       const restoreStarted = new Date();
+      const restoreCpu = process.cpuUsage();
       const booted = await boot();
       app = booted.app;
       baseUrl = `http://127.0.0.1:${app.getHttpServer().address().port}`;
@@ -226,6 +237,8 @@ async function main() {
         closeMs,
         appInitMs: booted.initMs,
         restoreMs: restoredBy - restoreStarted.getTime(),
+        // CPU this process (the app) used meanwhile; well below restoreMs means it mostly waited.
+        appCpuMs: cpuMs(restoreCpu),
         msPerSession: round((restoredBy - restoreStarted.getTime()) / target),
         startupProbe: startup.status,
         // Still holds the closed sockets (see PREKEY_UPLOAD_TIMER_MS).
@@ -358,6 +371,11 @@ async function expectWorking(db, count) {
 
 /** Baileys' UPLOAD_TIMEOUT (lib/Defaults): the pre-key upload timeout it never clears. */
 const PREKEY_UPLOAD_TIMER_MS = 30_000;
+/** User + system CPU milliseconds of this process since `since` (process.cpuUsage()). */
+const cpuMs = (since) => {
+  const { user, system } = process.cpuUsage(since);
+  return Math.round((user + system) / 1000);
+};
 const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
 const round = (n) => +n.toFixed(1);
 
