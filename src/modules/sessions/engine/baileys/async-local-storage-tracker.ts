@@ -30,6 +30,31 @@ export function captureAsyncLocalStorages<T>(fn: () => T): { value: T; storages:
   }
 }
 
+/**
+ * Keeps `storages` out of Node's process-wide list except while a transaction
+ * of `keys` runs. Baileys only reads its AsyncLocalStorage inside
+ * `keys.transaction(...)` (every caller, Baileys' own included, looks the
+ * method up on this object), and a storage re-enables itself on its next
+ * `run()`. Without this, each live socket's storage is walked by every promise
+ * of the process once its first transaction ran: with N sessions, every
+ * promise anywhere costs O(N).
+ */
+export function enableOnlyDuringTransactions(keys: object, storages: AsyncLocalStorage<unknown>[]): void {
+  const store = keys as { transaction?: (work: () => Promise<unknown>, key: string) => Promise<unknown> };
+  const transaction = store.transaction;
+  if (typeof transaction !== 'function' || storages.length === 0) return;
+  let active = 0;
+  store.transaction = async (work, key) => {
+    active++;
+    try {
+      return await transaction.call(keys, work, key);
+    } finally {
+      // Only once every transaction in flight (concurrent or nested) is done.
+      if (--active === 0) for (const storage of storages) storage.disable();
+    }
+  };
+}
+
 interface Capture {
   current: AsyncLocalStorage<unknown>[] | null;
 }

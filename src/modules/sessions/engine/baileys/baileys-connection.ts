@@ -21,7 +21,7 @@ import type {
   OutboundContent,
   Presence,
 } from '../whatsapp-engine.port';
-import { captureAsyncLocalStorages } from './async-local-storage-tracker';
+import { captureAsyncLocalStorages, enableOnlyDuringTransactions } from './async-local-storage-tracker';
 import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
 import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, settlesWithin, waitForIdle } from './baileys-socket.helpers';
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
@@ -101,7 +101,8 @@ export class BaileysConnection implements EngineConnection {
       onRotated: () => this.log.warn('companion_reg_refresh: adv secret rotated, QR re-rendered with the same ref'),
     });
 
-    // Baileys gives every socket an AsyncLocalStorage it never disables: take hold of it (see the tracker).
+    // Baileys gives every socket an AsyncLocalStorage it never disables: take hold of it, keep it
+    // enabled only while a key-store transaction runs, disable it for good on release (see the tracker).
     const { value: sock, storages } = captureAsyncLocalStorages(() => makeWASocket({
       auth: auth.state,
       logger: baileysLogger,
@@ -124,6 +125,7 @@ export class BaileysConnection implements EngineConnection {
     }));
     this.sock = sock;
     this.asyncStorages = storages;
+    enableOnlyDuringTransactions(sock.authState.keys, storages);
     this.listen();
   }
 
@@ -357,7 +359,7 @@ export class BaileysConnection implements EngineConnection {
     for (const cache of Object.values(this.caches)) cache.close();
     this.sock.messageRetryManager?.clear();
     // Nothing of this socket runs any more: drop its AsyncLocalStorage from Node's process-wide list.
-    for (const storage of this.asyncStorages.splice(0)) storage.disable();
+    for (const storage of this.asyncStorages) storage.disable();
   }
 
   /** Linked to an account: pair-success stored the ADV identity (`account`). */
