@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, type Session } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
-import type { DesiredState, SessionRecord, SessionStatus, StoredSessionConfig } from './session.types';
+import { LIVE_STATUSES, type DesiredState, type SessionRecord, type SessionStatus, type StoredSessionConfig } from './session.types';
 
 export type SessionPatch = Partial<
   Pick<
@@ -100,7 +100,7 @@ export class SessionRepository {
       where: {
         desiredState: 'RUNNING',
         OR: [
-          { status: { in: ['QUEUED', 'STARTING', 'SCAN_QR', 'WORKING', 'RECONNECTING'] } },
+          { status: { in: ['QUEUED', ...LIVE_STATUSES] } },
           { status: 'FAILED', circuitState: 'OPEN', nextReconnectAt: { lte: now } },
         ],
       },

@@ -119,7 +119,8 @@ export class SessionsService {
     if (!owner) throw new ConflictError(`Session "${name}" is ${record.status}: start it before requesting a pairing code`);
     const reply = await this.commands.request({ type: 'pairing-code', sessionId: record.id, target: owner, phone }, PAIRING_TIMEOUT_MS);
     if (!reply) throw new ServiceUnavailableError('The worker owning this session did not answer in time');
-    if (!reply.ok) throw reply.status === 404 ? new ConflictError(reply.message) : new ConflictError(reply.message);
+    // Whatever the owner refused (not waiting for pairing, lost the session meanwhile) is a state conflict.
+    if (!reply.ok) throw new ConflictError(reply.message);
     return { code: reply.value };
   }
 

@@ -1,6 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { APP_CONFIG, type AppConfig } from '../../../config';
 import { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
 import { SessionRepository } from '../session.repository';
 import { ALL_SESSION_STATUSES } from '../session.types';
@@ -26,7 +25,6 @@ export class SessionMetrics {
   constructor(
     metrics: MetricsRegistry,
     private readonly sessions: SessionRepository,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     const registers = [metrics.registry];
     const self = this;
@@ -90,7 +88,6 @@ export class SessionMetrics {
         for (const [cache, n] of Object.entries(self.runtime?.cacheSizes() ?? {})) this.set({ cache }, n);
       },
     });
-    void this.config;
   }
 
   bindRuntime(runtime: RuntimeView): void {

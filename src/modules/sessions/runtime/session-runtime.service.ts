@@ -6,7 +6,7 @@ import { ConflictError, NotFoundError } from '../../../common/errors/domain-erro
 import { WHATSAPP_ENGINE, type EngineConnection, type EngineDisconnect, type EngineEvent, type WhatsAppEngine } from '../engine/whatsapp-engine.port';
 import { PoolStatsService } from '../pool-stats.service';
 import { SessionRepository, type SessionPatch } from '../session.repository';
-import { EMPTY_STATS, LIVE_STATUSES, type SessionRecord, type SessionStatus } from '../session.types';
+import { EMPTY_STATS, type SessionRecord, type SessionStatus } from '../session.types';
 import { AUTH_STATE_STORES, type AuthStateStores } from './auth-state-stores';
 import { LiveSession } from './live-session';
 import { backoffDelay, decideReconnect, type ReconnectDecision } from './reconnect-policy';
@@ -557,10 +557,9 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     // Only from a non-live status: another worker may be starting it right now.
     const notLive = ['STOPPED', 'FAILED', 'LOGGED_OUT', 'CONFLICT'] as SessionStatus[];
     const queued = await this.sessions.updateIfStatus(record.id, notLive, { status: 'QUEUED', queuedAt: new Date() });
+    // When not queued, the row looks live: another worker runs it, or adoption by a worker with room will.
     if (queued) {
       this.events.emit('session.status', { sessionId: record.id, session: record.name, status: 'QUEUED', previous: record.status, lastError: record.lastError });
-    } else if (LIVE_STATUSES.includes(record.status)) {
-      // Live-looking but not ours and no free slot here: leave it to adoption by a worker with room.
     }
   }
 
