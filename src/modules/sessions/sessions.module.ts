@@ -3,13 +3,10 @@ import { SESSION_QR_LOOKUP, type SessionQrLookup } from '../../common/ports/sess
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { HealthInfoRegistry } from '../../infra/health-info/health-info.registry';
 import { SandboxNetwork } from '../sandbox/network/sandbox-network';
-import { AuthStateCipher } from './auth-state/auth-state-cipher';
-import { AuthStateRepository } from './auth-state/auth-state.repository';
-import { createAuthStateStore } from './auth-state/postgres-auth-state.store';
+import { authStateProviders } from './auth-state/auth-state.providers';
 import { createBaileysEngine } from './engine/engine.providers';
 import { WHATSAPP_ENGINE } from './engine/whatsapp-engine.port';
 import { PoolStatsService } from './pool-stats.service';
-import { AUTH_STATE_STORES, type AuthStateStores } from './runtime/auth-state-stores';
 import { SessionCommandBus } from './runtime/session-command-bus';
 import { SessionLeaseService } from './runtime/session-lease.service';
 import { SessionMetrics } from './runtime/session-metrics';
@@ -29,18 +26,7 @@ function workerProviders(): Provider[] {
     SessionWatchdog,
     SessionInitProcessor,
     SessionCloseProcessor,
-    AuthStateRepository,
-    {
-      provide: AUTH_STATE_STORES,
-      inject: [AuthStateRepository, APP_CONFIG],
-      useFactory: (repository: AuthStateRepository, config: AppConfig): AuthStateStores => {
-        const cipher = AuthStateCipher.fromConfig(config.AUTH_STATE_KEY);
-        return {
-          forSession: (sessionId) => createAuthStateStore(repository, cipher, sessionId),
-          wipe: (sessionId) => repository.clear(sessionId),
-        };
-      },
-    },
+    ...authStateProviders(),
     {
       provide: WHATSAPP_ENGINE,
       inject: [APP_CONFIG, { token: SandboxNetwork, optional: true }],
