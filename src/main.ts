@@ -2,7 +2,9 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap/create-app';
 import { installShutdownHandlers } from './bootstrap/graceful-shutdown';
+import { installUnhandledRejectionHandler } from './bootstrap/unhandled-rejections';
 import { ConfigValidationError, loadConfig } from './config';
+import { MetricsRegistry } from './infra/metrics/metrics.registry';
 
 async function main(): Promise<void> {
   let config;
@@ -18,6 +20,8 @@ async function main(): Promise<void> {
   }
 
   const app = await createApp(config);
+  // As soon as the app's registry exists: a forgotten catch is logged and counted, and the process keeps serving.
+  installUnhandledRejectionHandler(app.get(MetricsRegistry), new Logger('UnhandledRejection'));
   const logger = new Logger('Main');
   if (config.SANDBOX) logger.warn('SANDBOX=true: sessions talk to the built-in FAKE WhatsApp network, not to WhatsApp');
 

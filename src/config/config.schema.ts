@@ -37,6 +37,55 @@ const cron = z
   .string()
   .regex(/^(\S+\s+){4,5}\S+$/, { message: 'must be a cron expression with 5 or 6 fields' });
 
+/**
+ * Values copied from examples and templates that must never protect a real
+ * deployment. Matched case-insensitively anywhere in the key once everything
+ * but letters and digits is removed, so `Change_Me-please-0000` is caught too.
+ * Each is 5 or more letters, so a random 32-character base64 key contains one
+ * about once in a million draws (and is then refused with advice to generate
+ * another).
+ */
+const API_KEY_PLACEHOLDERS = [
+  'changeme', 'replaceme', 'yourapikey', 'yourkey', 'yoursecret', 'yourtoken', 'apikeyhere', 'keyhere', 'insertkey',
+  'placeholder', 'example', 'sample', 'dummy', 'secret', 'password', 'default', 'openssl', 'generate', 'atleast16',
+] as const;
+const MIN_API_KEY_BITS = 64;
+
+/**
+ * Rough strength of a key in bits, to refuse what a person typed rather than
+ * generated: characters that continue a repeat or a straight run (`aaa`,
+ * `abc`, `321`) count nothing, every other one counts log2 of the size of the
+ * character classes the key uses (lower, upper, digits, others). A Shannon
+ * estimate over character frequencies was not used: it is capped at
+ * log2(length) per character, so it refuses most genuine 16-character random
+ * keys, and it rates `abcdefghijklmnopqrstuvwxyz` at 122 bits.
+ */
+export function estimateKeyBits(key: string): number {
+  const codes = [...key].map((c) => c.codePointAt(0)!);
+  let counted = 0;
+  for (let i = 0; i < codes.length; i++) {
+    const step = i >= 1 ? codes[i] - codes[i - 1] : NaN;
+    const continuesRun = i >= 2 && Math.abs(step) <= 1 && step === codes[i - 1] - codes[i - 2];
+    if (!continuesRun) counted++;
+  }
+  const pool =
+    (/[a-z]/.test(key) ? 26 : 0) + (/[A-Z]/.test(key) ? 26 : 0) + (/[0-9]/.test(key) ? 10 : 0) + (/[^A-Za-z0-9]/.test(key) ? 33 : 0);
+  return counted * Math.log2(Math.max(pool, 1));
+}
+
+/** True for known placeholders, keys of fewer than 8 distinct characters, and keys estimated below 64 bits. */
+export function isWeakApiKey(key: string): boolean {
+  const letters = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (API_KEY_PLACEHOLDERS.some((word) => letters.includes(word))) return true;
+  return new Set(key).size < 8 || estimateKeyBits(key) < MIN_API_KEY_BITS;
+}
+
+/** AUTH_STATE_KEY and AUTH_STATE_KEY_PREVIOUS: 32 bytes as base64 (44 characters) or hex (64). */
+const authStateKey = z
+  .string()
+  .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes as base64 or hex' });
+const authStateKeyBytes = (v: string) => Buffer.from(v, /^[0-9a-fA-F]{64}$/.test(v) ? 'hex' : 'base64');
+
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(NODE_ENVS, { message: oneOf(NODE_ENVS) }).default('development'),
   PORT: int(0, 65535).default(3000),
@@ -48,7 +97,11 @@ export const baseConfigSchema = z.object({
   REDIS_URL: url(['redis:', 'rediss:']),
   /** Prefix of every Redis key (BullMQ queues, locks, leases): lets several deployments or test files share one Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match ^[A-Za-z0-9_-]{1,64}$' }).default('zaphub'),
-  API_KEY: z.string().min(16, { message: 'must be at least 16 characters' }),
+  API_KEY: z
+    .string()
+    // abort: a short key gets one line, not a second one about its strength
+    .min(16, { message: 'must be at least 16 characters', abort: true })
+    .refine((v) => !isWeakApiKey(v), { message: 'is a placeholder or too easy to guess: generate one with openssl rand -base64 24' }),
   METRICS_TOKEN: z.string().min(1).optional(),
   BODY_LIMIT: byteSize.default('16mb'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: oneOf(LOG_LEVELS) }).default('info'),
@@ -67,10 +120,9 @@ export const baseConfigSchema = z.object({
   SANDBOX_READ_RECEIPT_MS: int(0, 600_000).default(300),
 
   MAX_SESSIONS: int(1, 100_000).default(50),
-  AUTH_STATE_KEY: z
-    .string()
-    .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes as base64 or hex' })
-    .optional(),
+  AUTH_STATE_KEY: authStateKey.optional(),
+  /** The key AUTH_STATE_KEY replaced: still decrypts, and what it decrypts is re-encrypted with AUTH_STATE_KEY. */
+  AUTH_STATE_KEY_PREVIOUS: authStateKey.optional(),
   RECONNECT_BASE_MS: int(10).default(2000),
   RECONNECT_MAX_MS: int(100).default(300_000),
   CIRCUIT_BREAKER_THRESHOLD: int(1, 1000).default(5),
@@ -78,6 +130,8 @@ export const baseConfigSchema = z.object({
   SESSION_HEALTH_INTERVAL_MS: int(1000).default(30_000),
   STATUS_DEBOUNCE_MS: int(0).default(5000),
   SESSION_LEASE_TTL_MS: int(1000).default(30_000),
+  /** How often each worker converges sessions on their rows (adopts orphans, closes stopped ones). */
+  SESSION_RECONCILE_INTERVAL_MS: int(200, 600_000).default(5000),
   QR_MAX_ATTEMPTS: int(1, 100).default(5),
 
   DEFAULT_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
@@ -143,6 +197,20 @@ export const crossFieldRules: CrossFieldRule[] = [
     uses: ['SANDBOX_URL', 'SANDBOX_ROOT_KEY'],
     message: 'is required when SANDBOX_URL is set',
     violated: (c) => Boolean(c.SANDBOX_URL) && !c.SANDBOX_ROOT_KEY,
+  },
+  {
+    field: 'AUTH_STATE_KEY_PREVIOUS',
+    uses: ['AUTH_STATE_KEY', 'AUTH_STATE_KEY_PREVIOUS'],
+    message: 'is set without AUTH_STATE_KEY: set the new key as AUTH_STATE_KEY (the previous one only decrypts)',
+    violated: (c) => Boolean(c.AUTH_STATE_KEY_PREVIOUS) && !c.AUTH_STATE_KEY,
+  },
+  {
+    field: 'AUTH_STATE_KEY_PREVIOUS',
+    uses: ['AUTH_STATE_KEY', 'AUTH_STATE_KEY_PREVIOUS'],
+    message: 'must differ from AUTH_STATE_KEY',
+    violated: (c) =>
+      Boolean(c.AUTH_STATE_KEY && c.AUTH_STATE_KEY_PREVIOUS) &&
+      authStateKeyBytes(c.AUTH_STATE_KEY!).equals(authStateKeyBytes(c.AUTH_STATE_KEY_PREVIOUS!)),
   },
   {
     field: 'SANDBOX',

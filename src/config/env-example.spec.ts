@@ -22,7 +22,7 @@ describe('.env.example', () => {
   });
 
   it('shows the defaults the schema applies', () => {
-    const required = { DATABASE_URL: 'postgresql://x@h/db', REDIS_URL: 'redis://h', API_KEY: 'k'.repeat(16) };
+    const required = { DATABASE_URL: 'postgresql://x@h/db', REDIS_URL: 'redis://h', API_KEY: 'test-api-key-0123456789abcdef' };
     const fromExample = parseConfig({ ...Object.fromEntries(example), ...required, INSTANCE_ID: 'same' });
     const fromDefaults = parseConfig({ ...required, INSTANCE_ID: 'same' });
     expect(fromExample).toEqual(fromDefaults);

@@ -1,4 +1,8 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import path from 'node:path';
+import { estimateKeyBits, isWeakApiKey } from './config.schema';
 import { ConfigValidationError, parseConfig } from './load-config';
 
 const VALID = {
@@ -6,6 +10,17 @@ const VALID = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   API_KEY: 'a-key-of-sixteen-chars',
 };
+
+const KEY_A = Buffer.alloc(32, 7).toString('base64');
+const KEY_B = Buffer.alloc(32, 9).toString('hex');
+const WEAK_KEY = 'API_KEY is a placeholder or too easy to guess: generate one with openssl rand -base64 24';
+
+/** Deterministic stand-ins for random keys (SHA-256 output is uniform), so these tests cannot flake. */
+function randomLike(i: number, bytes: number): Buffer {
+  const out = Buffer.alloc(bytes);
+  for (let offset = 0, n = 0; offset < bytes; offset += 32, n++) createHash('sha256').update(`${i}/${n}`).digest().copy(out, offset);
+  return out;
+}
 
 /** The problems parseConfig reports for `env`, or fails when the env is accepted. */
 function problemsOf(env: Record<string, string | undefined>): string[] {
@@ -101,6 +116,17 @@ describe('parseConfig', () => {
     ['Redis prefix with a colon', { REDIS_PREFIX: 'a:b' }, 'REDIS_PREFIX must match ^[A-Za-z0-9_-]{1,64}$'],
     ['cron with three fields', { CLEANUP_PROCESSED_CRON: '* * *' }, 'CLEANUP_PROCESSED_CRON must be a cron expression with 5 or 6 fields'],
     ['auth state key of the wrong size', { AUTH_STATE_KEY: 'abcd' }, 'AUTH_STATE_KEY must be 32 bytes as base64 or hex'],
+    ['previous auth state key of the wrong size', { AUTH_STATE_KEY: KEY_A, AUTH_STATE_KEY_PREVIOUS: 'abcd' }, 'AUTH_STATE_KEY_PREVIOUS must be 32 bytes as base64 or hex'],
+    [
+      'previous auth state key without a current one',
+      { AUTH_STATE_KEY_PREVIOUS: KEY_B },
+      'AUTH_STATE_KEY_PREVIOUS is set without AUTH_STATE_KEY: set the new key as AUTH_STATE_KEY (the previous one only decrypts)',
+    ],
+    [
+      'previous auth state key equal to the current one (hex and base64 of the same bytes)',
+      { AUTH_STATE_KEY: KEY_A, AUTH_STATE_KEY_PREVIOUS: Buffer.from(KEY_A, 'base64').toString('hex') },
+      'AUTH_STATE_KEY_PREVIOUS must differ from AUTH_STATE_KEY',
+    ],
     ['humanize min above max', { HUMANIZE_MIN_TYPING_MS: '7000', HUMANIZE_MAX_TYPING_MS: '6000' }, 'HUMANIZE_MIN_TYPING_MS must be <= HUMANIZE_MAX_TYPING_MS'],
     ['reconnect base above max', { RECONNECT_BASE_MS: '5000', RECONNECT_MAX_MS: '1000' }, 'RECONNECT_BASE_MS must be <= RECONNECT_MAX_MS'],
     ['http sandbox URL', { SANDBOX_URL: 'http://127.0.0.1:9000', SANDBOX_ROOT_KEY: 'AAAA' }, 'SANDBOX_URL must be a ws:// or wss:// URL'],
@@ -124,6 +150,12 @@ describe('parseConfig', () => {
     expect(parseConfig({ ...VALID, AUTH_STATE_KEY: 'ab'.repeat(32) }).AUTH_STATE_KEY).toBeDefined();
   });
 
+  it('accepts a previous auth state key beside a different current one, in either encoding', () => {
+    const config = parseConfig({ ...VALID, AUTH_STATE_KEY: KEY_A, AUTH_STATE_KEY_PREVIOUS: KEY_B });
+    expect(config).toMatchObject({ AUTH_STATE_KEY: KEY_A, AUTH_STATE_KEY_PREVIOUS: KEY_B });
+    expect(parseConfig({ ...VALID, AUTH_STATE_KEY: KEY_A }).AUTH_STATE_KEY_PREVIOUS).toBeUndefined();
+  });
+
   it('reports several problems together, cross-field rules included, one line each', () => {
     const problems = problemsOf({
       REDIS_URL: 'http://nope',
@@ -135,9 +167,11 @@ describe('parseConfig', () => {
       MAX_SESSIONS: '1.5',
       HUMANIZE_MIN_TYPING_MS: '9000',
       SANDBOX_URL: 'ws://127.0.0.1:9000',
+      AUTH_STATE_KEY_PREVIOUS: KEY_B,
     });
     expect(problems.sort()).toEqual(
       [
+        'AUTH_STATE_KEY_PREVIOUS is set without AUTH_STATE_KEY: set the new key as AUTH_STATE_KEY (the previous one only decrypts)',
         'DATABASE_URL is required',
         'REDIS_URL must be a redis:// or rediss:// URL',
         'API_KEY must be at least 16 characters',
@@ -153,8 +187,89 @@ describe('parseConfig', () => {
     for (const line of problems) expect(line).not.toContain('\n');
   });
 
+  describe('API_KEY quality', () => {
+    it('accepts generated keys: openssl rand -base64 24, 24 random bytes as base64url or hex, 16 bytes, a UUID', () => {
+      for (let i = 0; i < 2000; i++) {
+        const keys = [
+          randomLike(i, 24).toString('base64'),
+          randomLike(i, 24).toString('base64url'),
+          randomLike(i, 24).toString('hex'),
+          randomLike(i, 16).toString('base64url'),
+          randomLike(i, 12).toString('base64'),
+        ];
+        for (const key of keys) expect({ key, weak: isWeakApiKey(key) }).toEqual({ key, weak: false });
+      }
+      expect(parseConfig({ ...VALID, API_KEY: 'PTWY/UjDCjbrbg8/ONgs2HJ/XcIdOOYo' }).API_KEY).toBe('PTWY/UjDCjbrbg8/ONgs2HJ/XcIdOOYo');
+      expect(isWeakApiKey('acdbc899-43b1-4659-8791-dd277f6feba0')).toBe(false);
+    });
+
+    it('accepts the key the test suite uses', () => {
+      expect(parseConfig({ ...VALID, API_KEY: 'test-api-key-0123456789abcdef' }).API_KEY).toBe('test-api-key-0123456789abcdef');
+    });
+
+    it('refuses the placeholder of the Kubernetes example secret, and the one it had before', () => {
+      const yaml = readFileSync(path.join(__dirname, '..', '..', 'deploy', 'kubernetes', 'secret.example.yaml'), 'utf8');
+      const placeholder = /^\s*API_KEY:\s*"([^"]*)"/m.exec(yaml)?.[1];
+      expect(placeholder?.length).toBeGreaterThanOrEqual(16);
+      expect(problemsOf({ ...VALID, API_KEY: placeholder })).toEqual([WEAK_KEY]);
+      expect(problemsOf({ ...VALID, API_KEY: 'CHANGE-ME-at-least-16-characters' })).toEqual([WEAK_KEY]);
+    });
+
+    it.each([
+      'changeme-changeme',
+      'change-me-please-0000',
+      'Change_Me_9f8e7d6c5b4a',
+      'x7Q-CHANGEME-k2P9vL4m',
+      'replace-me-Zk81hQ0p',
+      'REPLACE_ME_WITH_A_KEY',
+      'your-api-key-here-123',
+      'YourApiKey_9c1f7e2b',
+      'insert-key-here-0000',
+      'placeholder-7f3a9b2c',
+      'my-secret-api-key-2024',
+      'password1234567890',
+      'example-api-key-value',
+      'dummy-key-for-now-4821',
+      'generate-one-with-openssl',
+    ])('refuses the placeholder %s', (key) => {
+      expect(problemsOf({ ...VALID, API_KEY: key })).toEqual([WEAK_KEY]);
+    });
+
+    it.each([
+      ['one character repeated', 'x'.repeat(32)],
+      ['x placeholder with a tail', 'xxxxxxxxxxxxxxxxxxxxxxxx1'],
+      ['two characters alternating', 'ab'.repeat(12)],
+      ['seven distinct characters', 'abcdefgabcdefgabcdefg'],
+      ['the alphabet', 'abcdefghijklmnopqrstuvwxyz'],
+      ['digits in a row', '1234567890123456'],
+      ['hex digits in a row, twice', '0123456789abcdef0123456789abcdef'],
+      ['a run down', 'zyxwvutsrqponmlkjihgfedcba'],
+      ['upper case and digits in a row', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ012345'],
+      ['sixteen random digits (53 bits)', '8302741956372810'],
+    ])('refuses a key that is too easy to guess: %s', (_label, key) => {
+      expect(problemsOf({ ...VALID, API_KEY: key })).toEqual([WEAK_KEY]);
+    });
+
+    it('ignores case and separators when looking for placeholders', () => {
+      for (const key of ['CHANGE-ME-0123456789', 'cHaNgE.mE/0123456789', 'c-h-a-n-g-e-m-e-0123456789']) expect(isWeakApiKey(key)).toBe(true);
+    });
+
+    it('counts repeats and straight runs as nothing, other characters by the classes in use', () => {
+      expect(estimateKeyBits('aaaa')).toBeCloseTo(2 * Math.log2(26));
+      expect(estimateKeyBits('abcdef')).toBeCloseTo(2 * Math.log2(26));
+      expect(estimateKeyBits('aZ9-')).toBeCloseTo(4 * Math.log2(26 + 26 + 10 + 33));
+      expect(estimateKeyBits('acegik')).toBeCloseTo(6 * Math.log2(26)); // steps of 2 are not a run
+    });
+
+    it('reports a short key once, about its length', () => {
+      expect(problemsOf({ ...VALID, API_KEY: 'changeme' })).toEqual(['API_KEY must be at least 16 characters']);
+    });
+  });
+
   it('never echoes a secret value in a problem line', () => {
     const problems = problemsOf({ ...VALID, API_KEY: 'sekrit', METRICS_TOKEN: '', DATABASE_URL: 'mysql://user:hunter2@db/x' });
     expect(problems.join('\n')).not.toMatch(/sekrit|hunter2/);
+    const weak = problemsOf({ ...VALID, API_KEY: 'change-me-sekrit-0000', AUTH_STATE_KEY_PREVIOUS: KEY_B });
+    expect(weak.join('\n')).not.toMatch(/sekrit|0000|CQkJ|0909/i);
   });
 });

@@ -49,21 +49,29 @@ export function sessionsApi(t: TestApp) {
     /**
      * Waits for SCAN_QR, scans the QR with the sandbox phone and waits for WORKING.
      * A 409 (the QR rotated or the connection was replaced between reading and
-     * scanning, which happens on a loaded machine) is retried with the new QR.
+     * scanning, which happens on a loaded machine) is retried with the new QR;
+     * it is the only answer tolerated. Anything else fails at once: another
+     * scan status, a GET that is not 200, or no SCAN_QR within what is left of
+     * `timeoutMs`.
      */
-    async pair(name: string, phone?: string): Promise<SessionBody> {
-      let last = '';
+    async pair(name: string, phone?: string, timeoutMs = 30000): Promise<SessionBody> {
+      const deadline = Date.now() + timeoutMs;
+      let last = 'none yet';
       await waitFor(
         async () => {
-          await api.waitForStatus(name, 'SCAN_QR');
+          try {
+            await api.waitForStatus(name, 'SCAN_QR', Math.max(0, deadline - Date.now()));
+          } catch (error) {
+            throw new Error(`${error instanceof Error ? error.message : String(error)} (last scan answer: ${last})`);
+          }
           const scan = await api.scan(name, phone);
           last = `${scan.status} ${JSON.stringify(scan.body)}`;
           if (scan.status === 200) return true;
           if (scan.status !== 409) throw new Error(`scan ${name}: ${last}`);
           return false;
         },
-        `a successful scan of ${name} (last answer ${last})`,
-        30000,
+        () => `a successful scan of ${name} (last answer: ${last})`,
+        timeoutMs,
         200,
       );
       return api.waitForStatus(name, 'WORKING');

@@ -92,18 +92,31 @@ async function deleteRedisKeys(prefix: string): Promise<void> {
   }
 }
 
-/** Polls `predicate` until it returns a truthy value; fails with `label` after `timeoutMs`. */
-export async function waitFor<T>(predicate: () => T | Promise<T>, label: string, timeoutMs = 15000, intervalMs = 25): Promise<NonNullable<T>> {
+/**
+ * Polls `predicate` until it returns a truthy value; fails with `label` after
+ * `timeoutMs`. An error thrown by the predicate ends the wait at once with that
+ * error: retrying it until the timeout would hide the real failure behind a
+ * late "timed out". A predicate that expects a transient error (a server that
+ * is not listening yet) catches exactly that error itself. `label` may be a
+ * function, read when the wait times out (e.g. to report the last answer seen).
+ */
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  label: string | (() => string),
+  timeoutMs = 15000,
+  intervalMs = 25,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
   for (;;) {
-    try {
-      const value = await predicate();
-      if (value) return value as NonNullable<T>;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}${lastError ? `: ${String(lastError)}` : ''}`);
+    const value = await predicate();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof label === 'function' ? label() : label}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** True for the error fetch() throws when nothing listens on the port (yet). */
+export function isConnectionRefused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | null)?.cause;
+  return (error as { code?: string } | null)?.code === 'ECONNREFUSED' || cause?.code === 'ECONNREFUSED';
 }

@@ -45,8 +45,9 @@ describe('health probes with PostgreSQL and Redis behind breakable proxies', () 
     await pg?.restore();
     await redis?.restore();
     await t?.close();
-    // Let the app's connections finish closing before the proxies go away.
-    await waitFor(() => pg.connections === 0 && redis.connections === 0, 'connections closed', 5000).catch(() => undefined);
+    // Let the app's connections finish closing before the proxies go away. Cleanup, not a check:
+    // after 5 s the proxies' close() ends whatever is left (leaks are other tests' subject).
+    await waitFor(() => (pg?.connections ?? 0) === 0 && (redis?.connections ?? 0) === 0, 'connections closed', 5000).catch(() => undefined);
     await pg?.close();
     await redis?.close();
     await env?.cleanup();

@@ -1,14 +1,16 @@
 import { connect } from 'node:net';
 import { Queue, Worker, type Job } from 'bullmq';
 import { compiledFixture, freePort, runNode, type NodeProcess } from '../helpers/compiled-app';
-import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env';
+import { createTestEnv, isConnectionRefused, waitFor, type TestEnv } from '../helpers/test-env';
 
 /**
  * SIGTERM on the compiled application (test/fixtures/slow-job-main.ts: the real
  * app and main.ts' signal wiring plus one slow processor) with a job running:
  * the HTTP server stops accepting at once, the job finishes (or, when it would
  * outlast the budget, is abandoned and retried elsewhere) and the process
- * exits 0 within SHUTDOWN_TIMEOUT_MS.
+ * exits 0 within SHUTDOWN_TIMEOUT_MS. Also main.ts' process-wide
+ * unhandledRejection handler: a rejection nobody handled is logged and counted
+ * and the process keeps serving.
  */
 const QUEUE = 'fixture-slow-job'; // the fixture's own queue
 
@@ -28,13 +30,27 @@ async function startFixture(shutdownTimeoutMs: number): Promise<Running> {
     LOG_LEVEL: 'info',
     SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
   });
-  const started = waitFor(async () => (await fetch(`http://127.0.0.1:${port}/health/startup`)).status === 200, 'fixture startup', 30000);
-  await Promise.race([
-    started,
-    proc.exited.then(({ code }) => {
-      throw new Error(`fixture exited with ${code} before it was up:\n${proc.output()}`);
-    }),
-  ]);
+  try {
+    await waitFor(
+      async () => {
+        if (proc.hasExited()) throw new Error(`fixture exited with ${proc.child.exitCode ?? proc.child.signalCode} before it was up:\n${proc.output()}`);
+        // Refused until the fixture listens: the one error that means "not up yet".
+        const res = await fetch(`http://127.0.0.1:${port}/health/startup`).catch((error: unknown) => {
+          if (isConnectionRefused(error)) return null;
+          throw error;
+        });
+        return res?.status === 200;
+      },
+      'fixture startup',
+      30000,
+    );
+  } catch (error) {
+    // Not up: nothing else will clean up what this call started.
+    if (!proc.hasExited()) proc.child.kill('SIGKILL');
+    await proc.exited;
+    await env.cleanup();
+    throw error;
+  }
   const queue = new Queue(QUEUE, { connection: { url: env.env.REDIS_URL }, prefix: env.redisPrefix });
   return { env, proc, port, queue };
 }
@@ -126,5 +142,27 @@ describe('SIGTERM with a job in flight (compiled app as a process)', () => {
     } finally {
       await worker.close();
     }
+  });
+
+  it('logs and counts an unhandled rejection and keeps serving (the process-wide handler of main.ts)', async () => {
+    running = await startFixture(8000);
+    const { proc, port, queue } = running;
+    const counted = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return /^zaphub_unhandled_rejections_total (\d+)$/m.exec(text)?.[1] ?? 'absent';
+    };
+    expect(await counted()).toBe('0'); // exported before the first one
+
+    const job = await queue.add('reject', { holdMs: 0, unhandledRejection: true });
+    await waitFor(async () => (await counted()) === '1', 'the rejection to be counted');
+    await waitFor(async () => (await job.getState()) === 'completed', `job ${job.id} completed`);
+    expect(proc.hasExited()).toBe(false);
+    expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
+    // One error line with the reason and its stack (pino JSON: the stack's newlines are escaped).
+    const logged = proc.output().split('\n').filter((line) => line.includes('Unhandled promise rejection'));
+    expect(logged).toHaveLength(1);
+    expect(logged[0]).toContain(`fixture rejection of job ${job.id}`);
+    expect(logged[0]).toMatch(/"level":(50|"error")/);
+    expect(logged[0]).toMatch(/Error: fixture rejection of job \S+\\n\s+at /);
   });
 });

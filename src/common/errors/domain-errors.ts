@@ -35,7 +35,31 @@ export class ConflictError extends DomainError {
 export class UnprocessableError extends DomainError {
   readonly statusCode = 422;
 }
-/** A dependency (PostgreSQL, Redis, WhatsApp) is unavailable right now. */
+/** Seconds a client is told to wait (`Retry-After`) when a dependency is unavailable. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
+
+/** A dependency (PostgreSQL, Redis, WhatsApp) is unavailable right now: 503 with `Retry-After`. */
 export class ServiceUnavailableError extends DomainError {
   readonly statusCode = 503;
+  constructor(
+    message: string,
+    details?: ErrorDetail[],
+    /** Sent as the `Retry-After` header (whole seconds). */
+    readonly retryAfterSeconds: number = DEFAULT_RETRY_AFTER_SECONDS,
+  ) {
+    super(message, details);
+  }
+}
+
+/**
+ * PostgreSQL cannot be reached or used right now. Repositories may throw it;
+ * the HTTP filter also recognises Prisma/pg connectivity errors as such
+ * (common/errors/database-unavailable.ts).
+ */
+export const DATABASE_UNAVAILABLE_MESSAGE = 'Database unavailable, retry later';
+
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  constructor(message = DATABASE_UNAVAILABLE_MESSAGE, retryAfterSeconds = DEFAULT_RETRY_AFTER_SECONDS) {
+    super(message, undefined, retryAfterSeconds);
+  }
 }

@@ -1,6 +1,13 @@
 import { ArgumentsHost, Catch, HttpException, HttpStatus, Logger, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError, type ErrorDetail } from '../errors/domain-errors';
+import { isConnectionFailure, isDatabaseUnavailable } from '../errors/database-unavailable';
+import {
+  DATABASE_UNAVAILABLE_MESSAGE,
+  DEFAULT_RETRY_AFTER_SECONDS,
+  DomainError,
+  ServiceUnavailableError,
+  type ErrorDetail,
+} from '../errors/domain-errors';
 import { requestIdFor } from '../http/request-id';
 
 export interface ErrorBody {
@@ -11,14 +18,24 @@ export interface ErrorBody {
   requestId: string;
 }
 
+/** How often, at most, an outage of a dependency is logged (with the count of requests it failed meanwhile). */
+const UNAVAILABLE_LOG_EVERY_MS = 10_000;
+
 /**
  * The single place where errors become HTTP responses, shaped as the contract
  * says. 5xx bodies never carry a stack trace or the request body; the cause is
  * logged with the request id instead.
+ *
+ * PostgreSQL unreachable (any Prisma/pg connectivity error, recognised without
+ * importing either: common/errors/database-unavailable.ts) is a 503 with
+ * `Retry-After` on every route, never a 500; so is every other 503
+ * (ServiceUnavailableError, a refused connection to another dependency).
  */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
+  private unavailableLoggedAt = 0;
+  private unavailableSuppressed = 0;
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
@@ -30,11 +47,46 @@ export class HttpExceptionFilter implements ExceptionFilter {
       return;
     }
     // Body-parser errors (malformed JSON, 413) happen before pino-http assigns req.id.
-    const body = this.toBody(exception, String(req.id ?? requestIdFor(req)));
-    if (body.statusCode >= 500) {
-      this.logger.error({ err: exception, requestId: body.requestId }, `${req.method} ${req.route?.path ?? 'unmatched'} failed`);
+    const requestId = String(req.id ?? requestIdFor(req));
+    const route = `${req.method} ${req.route?.path ?? 'unmatched'}`;
+    const unavailable = this.unavailable(exception, requestId);
+    const body = unavailable?.body ?? this.toBody(exception, requestId);
+    if (unavailable) this.logUnavailable(exception, requestId, route);
+    else if (body.statusCode >= 500) this.logger.error({ err: exception, requestId }, `${route} failed`);
+    if (res.headersSent) return;
+    if (body.statusCode === 503) res.setHeader('Retry-After', String(unavailable?.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS));
+    res.status(body.statusCode).json(body);
+  }
+
+  /** A dependency is down: 503 and how long to wait, whatever the route. */
+  private unavailable(exception: unknown, requestId: string): { body: ErrorBody; retryAfterSeconds: number } | null {
+    if (exception instanceof ServiceUnavailableError) {
+      return { body: this.shape(503, exception.message, exception.details, requestId), retryAfterSeconds: wholeSeconds(exception.retryAfterSeconds) };
     }
-    if (!res.headersSent) res.status(body.statusCode).json(body);
+    if (exception instanceof DomainError) return null;
+    if (isDatabaseUnavailable(exception)) {
+      return { body: this.shape(503, DATABASE_UNAVAILABLE_MESSAGE, undefined, requestId), retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS };
+    }
+    if (isConnectionFailure(exception)) {
+      return { body: this.shape(503, 'A dependency is unavailable, retry later', undefined, requestId), retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS };
+    }
+    return null;
+  }
+
+  /**
+   * One line per outage window rather than a stack per request: while
+   * PostgreSQL is down every request fails the same way (readiness reports it).
+   */
+  private logUnavailable(exception: unknown, requestId: string, route: string): void {
+    const now = Date.now();
+    if (now - this.unavailableLoggedAt < UNAVAILABLE_LOG_EVERY_MS) {
+      this.unavailableSuppressed += 1;
+      return;
+    }
+    const more = this.unavailableSuppressed ? ` (${this.unavailableSuppressed} more since the last report)` : '';
+    this.logger.warn({ requestId }, `${route} answered 503: ${lastLine(exception)}${more}`);
+    this.unavailableLoggedAt = now;
+    this.unavailableSuppressed = 0;
   }
 
   private toBody(exception: unknown, requestId: string): ErrorBody {
@@ -79,6 +131,17 @@ export class HttpExceptionFilter implements ExceptionFilter {
       requestId,
     };
   }
+}
+
+function wholeSeconds(value: number): number {
+  return Number.isFinite(value) && value > 0 ? Math.ceil(value) : DEFAULT_RETRY_AFTER_SECONDS;
+}
+
+/** Prisma messages span several lines (call site, code frame) whose last one says what happened. */
+function lastLine(exception: unknown): string {
+  const message = exception instanceof Error ? exception.message : String(exception);
+  const lines = message.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines[lines.length - 1] ?? 'unknown error').slice(0, 300);
 }
 
 function bodyParserErrorType(exception: unknown): string | undefined {

@@ -6,6 +6,15 @@ import { RedisService } from '../redis/redis.module';
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
+// Extend when still ours (1); take back a lease whose key vanished (2: expired while Redis was
+// unreachable, or lost in a failover); refuse when someone else holds it (0).
+const RENEW_OR_RECLAIM = `local v = redis.call('get', KEYS[1])
+if v == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if not v then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 2 end
+return 0`;
+
+export type RenewOutcome = 'renewed' | 'reclaimed' | 'lost';
+
 export interface Lease {
   key: string;
   token: string;
@@ -29,6 +38,16 @@ export class RedisLockService {
   /** Extends a lease still held; false when it was lost (expired or taken). */
   async renew(lease: Lease, ttlMs: number): Promise<boolean> {
     return (await this.redis.client.eval(EXTEND, 1, lease.key, lease.token, String(ttlMs))) === 1;
+  }
+
+  /**
+   * Renews a lease, or re-creates it when its key is gone (nobody else holds it):
+   * a Redis restart or failover then costs no socket. Only a key held under
+   * another token counts as lost. Rejects when Redis cannot be reached.
+   */
+  async renewOrReclaim(lease: Lease, ttlMs: number): Promise<RenewOutcome> {
+    const result = await this.redis.client.eval(RENEW_OR_RECLAIM, 1, lease.key, lease.token, String(ttlMs));
+    return result === 1 ? 'renewed' : result === 2 ? 'reclaimed' : 'lost';
   }
 
   async release(lease: Lease): Promise<void> {

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Headers, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { UnauthorizedError } from '../../common/errors/domain-errors';
+import { bearerTokenMatches } from './metrics-token';
 import { MetricsRegistry } from './metrics.registry';
 
 /** Prometheus scrape endpoint; open unless METRICS_TOKEN is set. */
@@ -18,16 +18,10 @@ export class MetricsController {
   @Get()
   async scrape(@Headers('authorization') authorization: string | undefined, @Res() res: Response): Promise<void> {
     const token = this.config.METRICS_TOKEN;
-    if (token && !safeEqual(authorization ?? '', `Bearer ${token}`)) {
+    if (token && !bearerTokenMatches(authorization, token)) {
       throw new UnauthorizedError('A valid "Authorization: Bearer <METRICS_TOKEN>" header is required');
     }
     res.setHeader('Content-Type', this.metrics.registry.contentType);
     res.send(await this.metrics.registry.metrics());
   }
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const ab = Buffer.from(a);
-  const bb = Buffer.from(b);
-  return ab.length === bb.length && timingSafeEqual(ab, bb);
 }

@@ -1,5 +1,5 @@
 import { WorkerHost } from '@nestjs/bullmq';
-import { Inject, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { logConnectionErrors } from './connection-errors';
@@ -11,14 +11,16 @@ import { WorkerRegistry } from './worker-registry';
  * registers the worker for bounded shutdown. Subclasses stay thin: validate
  * `job.data`, call a service, let errors propagate so BullMQ retries.
  */
-export abstract class BaseProcessor<Q extends QueueName> extends WorkerHost implements OnModuleInit {
+export abstract class BaseProcessor<Q extends QueueName> extends WorkerHost implements OnApplicationBootstrap {
   protected readonly logger = new Logger(this.constructor.name);
   @Inject(APP_CONFIG) protected readonly config: AppConfig;
   @Inject(WorkerRegistry) private readonly registry: WorkerRegistry;
 
   protected abstract readonly queue: Q;
 
-  onModuleInit(): void {
+  // At bootstrap rather than module init: @nestjs/bullmq creates the worker in its own
+  // onModuleInit, which runs after ours for modules closer to the root (global ones).
+  onApplicationBootstrap(): void {
     // Queues outside the catalogue (test fixtures) keep BullMQ's concurrency.
     const policy = queuePolicies(this.config)[this.queue] as { concurrency: number } | undefined;
     if (policy) this.worker.concurrency = policy.concurrency;

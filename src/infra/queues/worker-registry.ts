@@ -12,6 +12,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 export class WorkerRegistry implements BeforeApplicationShutdown {
   private readonly logger = new Logger(WorkerRegistry.name);
   private readonly workers = new Set<Worker>();
+  private closing: Promise<void> | null = null;
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -29,10 +30,22 @@ export class WorkerRegistry implements BeforeApplicationShutdown {
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    // Leave a third of the shutdown budget for sockets, Redis and PostgreSQL.
-    const budgetMs = Math.floor((this.config.SHUTDOWN_TIMEOUT_MS * 2) / 3);
-    await Promise.all([...this.workers].map((worker) => this.closeWithin(worker, budgetMs)));
-    this.workers.clear();
+    await this.closeAll();
+  }
+
+  /**
+   * Stops every worker taking jobs and waits (bounded) for the running ones.
+   * Memoized: the sessions runtime calls it first, so that sockets close only
+   * after no job can use them any more; the hook then finds it done.
+   */
+  closeAll(): Promise<void> {
+    this.closing ??= (async () => {
+      // Leave a third of the shutdown budget for sockets, Redis and PostgreSQL.
+      const budgetMs = Math.floor((this.config.SHUTDOWN_TIMEOUT_MS * 2) / 3);
+      await Promise.all([...this.workers].map((worker) => this.closeWithin(worker, budgetMs)));
+      this.workers.clear();
+    })();
+    return this.closing;
   }
 
   /**

@@ -26,6 +26,25 @@ export class RedisService implements OnApplicationShutdown {
     this.client.on('error', () => undefined);
   }
 
+  /**
+   * A dedicated connection for SUBSCRIBE or blocking commands (they monopolise
+   * their connection). Unlike `client` it queues commands while reconnecting
+   * and retries forever, so a Redis blip does not end a subscription. The
+   * caller owns it and must `disconnect()` it.
+   */
+  createSubscriber(): Redis {
+    const subscriber = new IORedis(this.config.REDIS_URL, { ...baseRedisOptions(), maxRetriesPerRequest: null, enableOfflineQueue: true });
+    subscriber.on('error', () => undefined);
+    return subscriber;
+  }
+
+  /** A short-lived connection for one blocking wait (BLPOP); gives up after one retry. */
+  createBlockingClient(): Redis {
+    const client = new IORedis(this.config.REDIS_URL, { ...baseRedisOptions(), maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    client.on('error', () => undefined);
+    return client;
+  }
+
   /** Namespaced key: every key ZapHub writes goes through here. */
   key(...parts: string[]): string {
     return [this.prefix, ...parts].join(':');

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Optional } from '../../common/validation/decorators';
 import { MAX_LATENCY_MS } from './network/faults';
 import { PHONE_PATTERN } from './network/phone-number';
 import { DISCONNECT_CODES, type DisconnectCode } from './network/sandbox-network.types';
@@ -11,7 +12,7 @@ export class ScanDto {
     description: 'Phone number of the fake phone that scans (the account the session becomes a companion of). Default: a fixed 1555xxxxxxx number derived from the session name.',
     example: '5511999998888',
   })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Matches(PHONE_PATTERN, { message: `phone ${PHONE_MESSAGE}` })
   phone?: string;
@@ -50,21 +51,21 @@ export class DisconnectDto {
 
 export class FaultsDto {
   @ApiPropertyOptional({ description: 'Delay added to every frame the network sends to a client, in ms', minimum: 0, maximum: MAX_LATENCY_MS, example: 200 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(MAX_LATENCY_MS)
   latencyMs?: number;
 
   @ApiPropertyOptional({ description: 'Probability (0..1) that a relayed message is dropped after the server acknowledged it', minimum: 0, maximum: 1, example: 0.1 })
-  @IsOptional()
+  @Optional()
   @IsNumber({ allowNaN: false, allowInfinity: false })
   @Min(0)
   @Max(1)
   dropRate?: number;
 
   @ApiPropertyOptional({ description: 'New session connections fail at once (the TCP connection is reset)', example: false })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   refuseConnections?: boolean;
 }

@@ -1,4 +1,5 @@
 import { Logger, Module, type DynamicModule } from '@nestjs/common';
+import { SANDBOX_ENDPOINT } from '../../common/ports/sandbox-endpoint';
 import type { AppConfig } from '../../config';
 import { SandboxNetwork } from './network/sandbox-network';
 import type { SandboxLogger } from './network/sandbox-network.types';
@@ -7,8 +8,8 @@ import { SandboxService } from './sandbox.service';
 
 /**
  * The built-in fake WhatsApp network (SANDBOX=true, no SANDBOX_URL). Global,
- * so the sessions module can resolve `SandboxNetwork` (its URL per session and
- * root key) without importing this module.
+ * so the sessions module can resolve the SANDBOX_ENDPOINT port (URL per
+ * session and root key) without importing this module.
  */
 @Module({})
 export class SandboxModule {
@@ -28,9 +29,10 @@ export class SandboxModule {
               logger: nestLogger(new Logger('Sandbox')),
             }),
         },
+        { provide: SANDBOX_ENDPOINT, useExisting: SandboxNetwork },
         SandboxService,
       ],
-      exports: [SandboxNetwork, SandboxService],
+      exports: [SandboxNetwork, SandboxService, SANDBOX_ENDPOINT],
     };
   }
 }

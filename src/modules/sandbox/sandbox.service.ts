@@ -1,5 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Logger, Optional, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../../common/errors/domain-errors';
 import { SESSION_QR_LOOKUP, type SessionQrLookup } from '../../common/ports/session-qr-lookup';
 import { SandboxNetwork } from './network/sandbox-network';
@@ -8,8 +7,8 @@ import type { PairingResult } from './network/sandbox-network.types';
 /**
  * Runs the in-process sandbox network for the app's lifetime and adds what
  * the REST routes need on top of it (the QR of a session comes from the
- * sessions module, looked up at request time so the modules do not depend on
- * each other).
+ * sessions module's SESSION_QR_LOOKUP port, so the sandbox does not depend on
+ * sessions' internals).
  */
 @Injectable()
 export class SandboxService implements OnModuleInit, OnApplicationShutdown {
@@ -17,7 +16,8 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     readonly network: SandboxNetwork,
-    private readonly moduleRef: ModuleRef,
+    // The port the sessions module exports; absent in an app without sessions.
+    @Optional() @Inject(SESSION_QR_LOOKUP) private readonly qrLookup?: SessionQrLookup,
   ) {}
 
   // Started in onModuleInit, before sessions are restored (onApplicationBootstrap) and connect to it.
@@ -35,19 +35,10 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
 
   /** A fake phone scans the session's current QR (as the sessions module reports it). */
   async scan(sessionName: string, phone?: string): Promise<PairingResult> {
-    const lookup = this.qrLookup();
+    const lookup = this.qrLookup;
     if (!lookup) throw new NotFoundError(`Session "${sessionName}" unknown`);
     const qr = await lookup.currentQr(sessionName);
     if (!qr) throw new ConflictError(`Session "${sessionName}" has no QR to scan (it is not in SCAN_QR)`);
     return this.network.scan(sessionName, qr, { phone });
-  }
-
-  private qrLookup(): SessionQrLookup | null {
-    try {
-      return this.moduleRef.get<SessionQrLookup>(SESSION_QR_LOOKUP, { strict: false });
-    } catch {
-      // No sessions module in this app (yet): no session can be known.
-      return null;
-    }
   }
 }

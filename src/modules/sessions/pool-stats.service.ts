@@ -34,22 +34,36 @@ export class PoolStatsService {
     await this.redis.client.hdel(this.key, this.config.INSTANCE_ID);
   }
 
-  async totals(): Promise<{ active: number; max: number }> {
+  /** Fresh slot usage of every live worker, by instance id (stale entries are removed). */
+  async workers(): Promise<Map<string, { active: number; max: number }>> {
     const entries = await this.redis.client.hgetall(this.key);
     const now = Date.now();
-    let active = 0;
-    let max = 0;
+    const fresh = new Map<string, { active: number; max: number }>();
     const stale: string[] = [];
     for (const [instance, raw] of Object.entries(entries)) {
       const slots = JSON.parse(raw) as WorkerSlots;
-      if (now - slots.at > FRESH_MS) {
-        stale.push(instance);
-        continue;
-      }
+      if (now - slots.at > FRESH_MS) stale.push(instance);
+      else fresh.set(instance, { active: slots.active, max: slots.max });
+    }
+    if (stale.length) await this.redis.client.hdel(this.key, ...stale);
+    return fresh;
+  }
+
+  async totals(): Promise<{ active: number; max: number }> {
+    let active = 0;
+    let max = 0;
+    for (const slots of (await this.workers()).values()) {
       active += slots.active;
       max += slots.max;
     }
-    if (stale.length) await this.redis.client.hdel(this.key, ...stale);
     return { active, max };
+  }
+
+  /** Live workers other than this one that have a free slot, most room first. */
+  async workersWithRoom(): Promise<string[]> {
+    return [...(await this.workers()).entries()]
+      .filter(([instance, slots]) => instance !== this.config.INSTANCE_ID && slots.active < slots.max)
+      .sort((a, b) => b[1].max - b[1].active - (a[1].max - a[1].active))
+      .map(([instance]) => instance);
   }
 }

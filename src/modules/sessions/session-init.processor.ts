@@ -6,7 +6,11 @@ import { SessionRuntime } from './runtime/session-runtime.service';
 
 const REASONS = ['start', 'restart', 'restore', 'reconnect', 'adopt'];
 
-/** session-init: run (or restart) a session on this worker if a slot is free; otherwise it is QUEUED. */
+/**
+ * session-init: a trigger to look at a session that should run. The row says
+ * what to do (the reason is only for logs): this worker takes it if nobody
+ * holds it and a slot is free, tells its owner otherwise.
+ */
 @Processor(QueueName.SessionInit)
 export class SessionInitProcessor extends BaseProcessor<typeof QueueName.SessionInit> {
   protected readonly queue = QueueName.SessionInit;
@@ -18,6 +22,6 @@ export class SessionInitProcessor extends BaseProcessor<typeof QueueName.Session
   async process(job: Job<JobPayloads[typeof QueueName.SessionInit]>): Promise<void> {
     const { sessionId, reason } = job.data ?? {};
     if (typeof sessionId !== 'string' || !REASONS.includes(reason)) throw new Error('invalid session-init payload');
-    await this.runtime.start(sessionId, reason);
+    await this.runtime.kick(sessionId);
   }
 }

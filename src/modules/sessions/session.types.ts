@@ -15,9 +15,18 @@ export const ALL_SESSION_STATUSES = Object.values(SessionStatus);
 
 export type CircuitStateName = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 export type DesiredState = 'RUNNING' | 'STOPPED';
+/** One-shot actions persisted on the row until the owner (or an adopter) has carried them out. */
+export type SessionAction = 'RESTART' | 'LOGOUT' | 'DELETE';
 
 /** Statuses in which a worker holds (or should hold) a socket for the session. */
 export const LIVE_STATUSES: readonly SessionStatus[] = ['STARTING', 'SCAN_QR', 'WORKING', 'RECONNECTING'];
+
+/** Changes to the stats JSON, applied atomically in SQL (never read-modify-write). */
+export interface StatsChange {
+  /** Zero every counter: stats count from the session's last start. */
+  reset?: boolean;
+  connectedSince?: string | null;
+}
 
 export interface SessionStats {
   connectedSince: string | null;
@@ -74,6 +83,12 @@ export interface SessionRecord {
   nextReconnectAt: Date | null;
   circuitState: CircuitStateName;
   circuitFailures: number;
+  /** Fencing token of the current owner (bumped at each lease acquisition). */
+  leaseEpoch: number;
+  pendingAction: SessionAction | null;
+  actionSeq: number;
+  /** Set by DELETE: hidden from the API until the worker has unlinked the device and removed the row. */
+  deletedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -1,25 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
   IsBoolean,
   IsInt,
-  IsOptional,
   IsString,
   IsUrl,
   Length,
   Matches,
   Max,
   Min,
-  ValidateNested,
   registerDecorator,
   type ValidationArguments,
 } from 'class-validator';
+import { IsInternationalPhone, Optional, ValidateNestedArray, ValidateNestedObject } from '../../common/validation/decorators';
+import { PHONE_MAX_DIGITS, PHONE_MIN_DIGITS } from '../../common/validation/phone-number';
 
 export const SESSION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
-/** minTypingMs must not exceed maxTypingMs (when both are given). */
+/**
+ * minTypingMs must not exceed maxTypingMs when both are in the body. The
+ * effective config (stored values and env defaults included) is checked by
+ * session-config.ts, which the service applies on create and PATCH.
+ */
 function MinNotAboveMax(): PropertyDecorator {
   return (target, propertyKey) =>
     registerDecorator({
@@ -31,26 +34,27 @@ function MinNotAboveMax(): PropertyDecorator {
           const max = (args.object as HumanizeDto).maxTypingMs;
           return typeof value !== 'number' || typeof max !== 'number' || value <= max;
         },
-        defaultMessage: () => 'minTypingMs must be less than or equal to maxTypingMs',
+        defaultMessage: (args: ValidationArguments) =>
+          `minTypingMs (${String(args.value)}) must be less than or equal to maxTypingMs (${String((args.object as HumanizeDto).maxTypingMs)})`,
       },
     });
 }
 
 export class HumanizeDto {
   @ApiPropertyOptional({ default: true, description: 'Show "typing..." before each message, in proportion to its length' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   enabled?: boolean;
 
   @ApiPropertyOptional({ default: 40, minimum: 0 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(600000)
   typingMsPerChar?: number;
 
   @ApiPropertyOptional({ default: 800, minimum: 0 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(600000)
@@ -58,14 +62,14 @@ export class HumanizeDto {
   minTypingMs?: number;
 
   @ApiPropertyOptional({ default: 6000, minimum: 0 })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(600000)
   maxTypingMs?: number;
 
   @ApiPropertyOptional({ default: 1000, minimum: 0, description: 'Pause between two messages to the same chat' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(0)
   @Max(600000)
@@ -78,14 +82,14 @@ export class WebhookInputDto {
   url: string;
 
   @ApiPropertyOptional({ type: [String], default: ['*'] })
-  @IsOptional()
+  @Optional()
   @IsArray()
   @ArrayMaxSize(50)
   @IsString({ each: true })
   events?: string[];
 
   @ApiPropertyOptional({ description: 'whsec_ + base64; generated when omitted' })
-  @IsOptional()
+  @Optional()
   @IsString()
   @Length(1, 255)
   secret?: string;
@@ -93,24 +97,20 @@ export class WebhookInputDto {
 
 export class SessionConfigDto {
   @ApiPropertyOptional({ type: HumanizeDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => HumanizeDto)
+  @Optional()
+  @ValidateNestedObject(() => HumanizeDto)
   humanize?: HumanizeDto;
 
   @ApiPropertyOptional({ default: 60, minimum: 1, maximum: 100000, description: 'Messages per minute this session may send, across all replicas' })
-  @IsOptional()
+  @Optional()
   @IsInt()
   @Min(1)
   @Max(100000)
   rateLimitPerMinute?: number;
 
   @ApiPropertyOptional({ type: [WebhookInputDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(20)
-  @ValidateNested({ each: true })
-  @Type(() => WebhookInputDto)
+  @Optional()
+  @ValidateNestedArray(() => WebhookInputDto, { maxSize: 20 })
   webhooks?: WebhookInputDto[];
 }
 
@@ -121,28 +121,29 @@ export class CreateSessionDto {
   name: string;
 
   @ApiPropertyOptional({ default: true, description: 'Start the session right away' })
-  @IsOptional()
+  @Optional()
   @IsBoolean()
   start?: boolean;
 
   @ApiPropertyOptional({ type: SessionConfigDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => SessionConfigDto)
+  @Optional()
+  @ValidateNestedObject(() => SessionConfigDto)
   config?: SessionConfigDto;
 }
 
 export class PatchSessionDto {
-  @ApiProperty({ type: SessionConfigDto })
-  @ValidateNested()
-  @Type(() => SessionConfigDto)
+  @ApiProperty({ type: SessionConfigDto, description: 'Required. Sections sent replace the stored ones; humanize fields merge one by one' })
+  @ValidateNestedObject(() => SessionConfigDto)
   config: SessionConfigDto;
 }
 
 export class PairingCodeDto {
-  @ApiProperty({ example: '5511999998888', description: 'International phone number, digits with optional +, spaces or dashes' })
+  @ApiProperty({
+    example: '5511999998888',
+    description: `International phone number: ${PHONE_MIN_DIGITS} to ${PHONE_MAX_DIGITS} digits with the country code, optionally with a leading +, spaces, dashes or parentheses`,
+  })
   @IsString()
-  @Matches(/^\+?[0-9][0-9 ()-]{6,24}$/, { message: 'phoneNumber must be an international phone number' })
+  @IsInternationalPhone()
   phoneNumber: string;
 }
 

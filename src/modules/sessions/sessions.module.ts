@@ -1,8 +1,8 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import { SANDBOX_ENDPOINT, type SandboxEndpointPort } from '../../common/ports/sandbox-endpoint';
 import { SESSION_QR_LOOKUP, type SessionQrLookup } from '../../common/ports/session-qr-lookup';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { HealthInfoRegistry } from '../../infra/health-info/health-info.registry';
-import { SandboxNetwork } from '../sandbox/network/sandbox-network';
 import { authStateProviders } from './auth-state/auth-state.providers';
 import { createBaileysEngine } from './engine/engine.providers';
 import { WHATSAPP_ENGINE } from './engine/whatsapp-engine.port';
@@ -10,35 +10,45 @@ import { PoolStatsService } from './pool-stats.service';
 import { SessionCommandBus } from './runtime/session-command-bus';
 import { SessionLeaseService } from './runtime/session-lease.service';
 import { SessionMetrics } from './runtime/session-metrics';
+import { SessionOwnerCommands } from './runtime/session-owner-commands';
+import { SessionReconciler } from './runtime/session-reconciler';
 import { SessionRuntime } from './runtime/session-runtime.service';
+import { SessionStatusPublisher } from './runtime/session-status.publisher';
 import { SessionWatchdog } from './runtime/session-watchdog.service';
 import { sandboxEndpoint } from './sandbox-endpoint';
+import { SessionChannels, SessionOwnership } from './session-channels';
 import { SessionCloseProcessor } from './session-close.processor';
+import { SessionHooks } from './session-hooks';
 import { SessionInitProcessor } from './session-init.processor';
 import { SessionRepository } from './session.repository';
 import { SessionsController } from './sessions.controller';
 import { SessionsService } from './sessions.service';
 
-/** Worker-only providers: the runtime that owns sockets, its processors and the engine. */
+/** Worker-only providers: the runtime that owns sockets, its loops, processors and the engine. */
 function workerProviders(): Provider[] {
   return [
     SessionRuntime,
+    SessionReconciler,
+    SessionOwnerCommands,
     SessionWatchdog,
     SessionInitProcessor,
     SessionCloseProcessor,
     ...authStateProviders(),
     {
       provide: WHATSAPP_ENGINE,
-      inject: [APP_CONFIG, { token: SandboxNetwork, optional: true }],
-      useFactory: (config: AppConfig, network?: SandboxNetwork) => createBaileysEngine(config, sandboxEndpoint(config, network)),
+      inject: [APP_CONFIG, { token: SANDBOX_ENDPOINT, optional: true }],
+      useFactory: (config: AppConfig, endpoint?: SandboxEndpointPort) => createBaileysEngine(config, sandboxEndpoint(config, endpoint)),
     },
   ];
 }
 
 /**
  * Sessions: lifecycle routes and desired state (every role), plus on `worker`
- * and `all` the runtime that owns WhatsApp sockets. Exports the session
- * service (lookups, QR) for other modules.
+ * and `all` the runtime that owns WhatsApp sockets. Global, exporting only its
+ * ports: SessionsService (lookups), SessionChannels (owner-only send handles),
+ * SessionOwnership (who owns a session), SessionHooks (inbound sink, sent
+ * message store, "became WORKING" listeners) and the QR lookup the sandbox's
+ * fake phone uses.
  */
 @Module({})
 export class SessionsModule {
@@ -46,6 +56,7 @@ export class SessionsModule {
     const isWorker = config.APP_ROLE !== 'api';
     return {
       module: SessionsModule,
+      global: true,
       controllers: [SessionsController],
       providers: [
         SessionRepository,
@@ -54,6 +65,10 @@ export class SessionsModule {
         SessionCommandBus,
         PoolStatsService,
         SessionMetrics,
+        SessionStatusPublisher,
+        SessionHooks,
+        SessionChannels,
+        SessionOwnership,
         {
           provide: SESSION_QR_LOOKUP,
           inject: [SessionsService],
@@ -73,7 +88,7 @@ export class SessionsModule {
         },
         ...(isWorker ? workerProviders() : []),
       ],
-      exports: [SessionsService, SESSION_QR_LOOKUP],
+      exports: [SessionsService, SessionChannels, SessionOwnership, SessionHooks, SESSION_QR_LOOKUP],
     };
   }
 }

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../common/errors/domain-errors';
+import { BackgroundFailures } from '../../infra/metrics/background-failures';
 import { QueueName } from '../../infra/queues/queue-catalogue';
 import { QueuesService } from '../../infra/queues/queues.service';
 import { PoolStatsService } from './pool-stats.service';
 import { SessionCommandBus } from './runtime/session-command-bus';
 import { SessionLeaseService } from './runtime/session-lease.service';
 import type { CreateSessionDto, SessionConfigDto } from './sessions.dto';
-import { SessionRepository } from './session.repository';
+import { SessionRepository, type SessionPatch } from './session.repository';
 import { toSessionView, type SessionView } from './session.view';
-import type { SessionRecord, StoredSessionConfig } from './session.types';
+import type { DesiredState, SessionAction, SessionRecord, StoredSessionConfig } from './session.types';
 
 const PAIRING_TIMEOUT_MS = 20_000;
 
@@ -20,11 +21,15 @@ export interface PoolView {
   utilization: number;
 }
 
+type Trigger = { queue: typeof QueueName.SessionInit; reason: 'start' | 'restart' | 'reconnect' } | { queue: typeof QueueName.SessionClose; action: 'stop' | 'logout' | 'delete' };
+
 /**
- * The API side of sessions: validates intent, records the desired state in
- * PostgreSQL and enqueues session-init / session-close jobs (deduplicated, so a
- * double click is a no-op). Commands that need the live socket go to its owner
- * over the command bus. Works the same on `api` and `all` replicas.
+ * The API side of sessions. Every lifecycle call writes what the operator
+ * wants on the Session row (desired state, pending action) and then only
+ * triggers the workers: a session-init / session-close job (deduplicated, so a
+ * double click adds nothing) and a wake-up hint to the owner. A lost job or
+ * hint costs a few seconds, never the request: each worker's reconciler
+ * converges on the rows. Works the same on `api` and `all` replicas.
  */
 @Injectable()
 export class SessionsService {
@@ -34,6 +39,7 @@ export class SessionsService {
     private readonly leases: SessionLeaseService,
     private readonly commands: SessionCommandBus,
     private readonly poolStats: PoolStatsService,
+    private readonly background: BackgroundFailures,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -41,7 +47,7 @@ export class SessionsService {
     const start = dto.start ?? true;
     const record = await this.sessions.create(dto.name, toStoredConfig(dto.config), start ? 'RUNNING' : 'STOPPED');
     if (!record) throw new ConflictError(`A session named "${dto.name}" already exists`);
-    if (start) await this.enqueueInit(record.id, 'start');
+    if (start) await this.trigger(record, { queue: QueueName.SessionInit, reason: 'start' });
     return this.view(record);
   }
 
@@ -61,40 +67,31 @@ export class SessionsService {
     return this.view(await this.updateOr404(record, { config: merged }));
   }
 
-  async start(name: string): Promise<SessionView> {
-    const record = await this.require(name);
-    const updated = await this.updateOr404(record, { desiredState: 'RUNNING' });
-    await this.enqueueInit(record.id, 'start');
-    return this.view(updated);
+  start(name: string): Promise<SessionView> {
+    return this.request(name, 'RUNNING', null, { queue: QueueName.SessionInit, reason: 'start' });
   }
 
-  async restart(name: string): Promise<SessionView> {
-    const record = await this.require(name);
-    const updated = await this.updateOr404(record, { desiredState: 'RUNNING' });
-    await this.enqueueInit(record.id, 'restart');
-    return this.view(updated);
+  restart(name: string): Promise<SessionView> {
+    return this.request(name, 'RUNNING', 'RESTART', { queue: QueueName.SessionInit, reason: 'restart' });
   }
 
-  async stop(name: string): Promise<SessionView> {
-    const record = await this.require(name);
-    const updated = await this.updateOr404(record, { desiredState: 'STOPPED' });
-    await this.enqueueClose(record.id, 'stop');
-    return this.view(updated);
+  stop(name: string): Promise<SessionView> {
+    return this.request(name, 'STOPPED', null, { queue: QueueName.SessionClose, action: 'stop' });
   }
 
-  async logout(name: string): Promise<SessionView> {
-    const record = await this.require(name);
-    const updated = await this.updateOr404(record, { desiredState: 'STOPPED' });
-    await this.enqueueClose(record.id, 'logout');
-    return this.view(updated);
+  logout(name: string): Promise<SessionView> {
+    return this.request(name, 'STOPPED', 'LOGOUT', { queue: QueueName.SessionClose, action: 'logout' });
   }
 
-  /** Tells the owner to log out and close, then removes the row with its auth state (cascade). */
+  /**
+   * Hides the session at once (404 from now on, its name free again); a worker
+   * then unlinks the device at WhatsApp, even when it was not connected, wipes
+   * the auth state and removes the row.
+   */
   async delete(name: string): Promise<void> {
     const record = await this.require(name);
-    await this.sessions.update(record.id, { desiredState: 'STOPPED' });
-    await this.enqueueClose(record.id, 'delete');
-    await this.sessions.delete(record.id);
+    if (!(await this.sessions.markDeleted(record.id))) throw new NotFoundError(`Session "${name}" not found`);
+    await this.trigger(record, { queue: QueueName.SessionClose, action: 'delete' });
   }
 
   async qr(name: string): Promise<{ value: string; expiresAt: string }> {
@@ -114,7 +111,6 @@ export class SessionsService {
   async pairingCode(name: string, phoneNumber: string): Promise<{ code: string }> {
     const record = await this.require(name);
     const phone = phoneNumber.replace(/\D/g, '');
-    if (phone.length < 7 || phone.length > 15) throw new ConflictError('phoneNumber must have 7 to 15 digits');
     const owner = await this.leases.holder(record.id);
     if (!owner) throw new ConflictError(`Session "${name}" is ${record.status}: start it before requesting a pairing code`);
     const reply = await this.commands.request({ type: 'pairing-code', sessionId: record.id, target: owner, phone }, PAIRING_TIMEOUT_MS);
@@ -129,22 +125,24 @@ export class SessionsService {
     if (record.circuitState === 'OPEN') {
       throw new ConflictError('The reconnect circuit is open: reset it first (POST /api/sessions/:name/circuit/reset)');
     }
+    if (record.desiredState !== 'RUNNING') throw new ConflictError(`Session "${name}" is not running: start it instead`);
     const owner = await this.leases.holder(record.id);
     if (owner) await this.commands.publish({ type: 'reconnect', sessionId: record.id, target: owner });
-    else if (record.desiredState === 'RUNNING') await this.enqueueInit(record.id, 'reconnect');
-    else throw new ConflictError(`Session "${name}" is not running: start it instead`);
+    else await this.trigger(record, { queue: QueueName.SessionInit, reason: 'reconnect' });
     return this.view(record);
   }
 
+  /** Closes the breaker on the row (a FAILED session's trial becomes due now) and tells the owner, if any. */
   async resetCircuit(name: string): Promise<SessionView> {
     const record = await this.require(name);
+    const updated = await this.updateOr404(record, {
+      circuitState: 'CLOSED',
+      circuitFailures: 0,
+      ...(record.status === 'FAILED' && record.nextReconnectAt ? { nextReconnectAt: new Date() } : {}),
+    });
     const owner = await this.leases.holder(record.id);
-    if (owner) {
-      await this.commands.publish({ type: 'circuit-reset', sessionId: record.id, target: owner });
-      return this.view(record);
-    }
-    const updated = await this.updateOr404(record, { circuitState: 'CLOSED', circuitFailures: 0, nextReconnectAt: null });
-    if (record.desiredState === 'RUNNING') await this.enqueueInit(record.id, 'reconnect');
+    if (owner) await this.commands.publish({ type: 'circuit-reset', sessionId: record.id, target: owner });
+    else if (record.desiredState === 'RUNNING') await this.trigger(record, { queue: QueueName.SessionInit, reason: 'reconnect' });
     return this.view(updated);
   }
 
@@ -158,13 +156,31 @@ export class SessionsService {
     };
   }
 
-  private async enqueueInit(sessionId: string, reason: 'start' | 'restart' | 'reconnect'): Promise<void> {
-    // Deduplicated while a job for the same intent waits or runs: a double click adds nothing.
-    await this.queues.add(QueueName.SessionInit, { sessionId, reason }, { deduplication: { id: `init-${reason}-${sessionId}` } });
+  private async request(name: string, desired: DesiredState, action: SessionAction | null, trigger: Trigger): Promise<SessionView> {
+    const record = await this.require(name);
+    const updated = await this.sessions.requestState(record.id, desired, action);
+    if (!updated) throw new NotFoundError(`Session "${name}" not found`);
+    await this.trigger(updated, trigger);
+    return this.view(updated);
   }
 
-  private async enqueueClose(sessionId: string, action: 'stop' | 'logout' | 'delete'): Promise<void> {
-    await this.queues.add(QueueName.SessionClose, { sessionId, action }, { deduplication: { id: `close-${action}-${sessionId}` } });
+  /**
+   * Wakes the workers up. The row already says what to do, so a failure here
+   * (Redis down) is logged and counted, not returned: the reconcilers find the
+   * row within SESSION_RECONCILE_INTERVAL_MS.
+   */
+  private async trigger(record: SessionRecord, trigger: Trigger): Promise<void> {
+    try {
+      if (trigger.queue === QueueName.SessionInit) {
+        await this.queues.add(QueueName.SessionInit, { sessionId: record.id, reason: trigger.reason }, { deduplication: { id: `init-${trigger.reason}-${record.id}` } });
+      } else {
+        await this.queues.add(QueueName.SessionClose, { sessionId: record.id, action: trigger.action }, { deduplication: { id: `close-${trigger.action}-${record.id}` } });
+      }
+      const owner = await this.leases.holder(record.id);
+      if (owner) await this.commands.publish({ type: 'kick', sessionId: record.id, target: owner });
+    } catch (error) {
+      this.background.record('session trigger', error, { session: record.name });
+    }
   }
 
   private async require(name: string): Promise<SessionRecord> {
@@ -173,7 +189,7 @@ export class SessionsService {
     return record;
   }
 
-  private async updateOr404(record: SessionRecord, patch: Parameters<SessionRepository['update']>[1]): Promise<SessionRecord> {
+  private async updateOr404(record: SessionRecord, patch: SessionPatch): Promise<SessionRecord> {
     const updated = await this.sessions.update(record.id, patch);
     if (!updated) throw new NotFoundError(`Session "${record.name}" not found`);
     return updated;

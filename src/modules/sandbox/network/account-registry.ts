@@ -95,6 +95,14 @@ export class Account {
     this.devices.delete(id);
   }
 
+  /**
+   * Forgets a device without unlinking it (a fake contact whose keys the
+   * sandbox dropped): it has no keys until it logs in and uploads new ones.
+   */
+  forgetDevice(id: number): void {
+    this.devices.delete(id);
+  }
+
   isRemoved(id: number): boolean {
     return this.removed.has(id);
   }

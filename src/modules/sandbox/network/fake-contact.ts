@@ -1,21 +1,14 @@
-import {
-  initAuthCreds,
-  makeWASocket,
-  type proto,
-  type WAMessage,
-  type WASocket,
-} from '@whiskeysockets/baileys';
+import { makeWASocket, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import pino from 'pino';
+import type { ContactState } from './contact-state';
 import { describeContent } from './message-content';
-import { MemorySignalKeyStore } from './memory-key-store';
-import type { ContactMessage, SandboxLogger } from './sandbox-network.types';
 
 export interface FakeContactOptions {
   phone: string;
   /** WebSocket URL of the network, with `?contact=<phone>`. */
   url: string;
-  /** Where received messages are appended (owned by the directory, so it survives a reconnect). */
-  inbox: ContactMessage[];
+  /** Keys, sent and received messages (owned by the directory, so they survive a reconnect). */
+  state: ContactState;
   deliveryReceiptMs: number;
   readReceiptMs: number;
   timeoutMs: number;
@@ -23,11 +16,9 @@ export interface FakeContactOptions {
   phoneOf(jid: string | null | undefined): string | null;
   /** Called when the socket closed without close() (e.g. a fault): the directory forgets the contact. */
   onClosed?(contact: FakeContact): void;
-  logger?: SandboxLogger;
+  /** Work this contact does in the background that failed (a receipt, a close after a timeout): to be logged and counted. */
+  onBackgroundError?(what: string, error: unknown): void;
 }
-
-/** Sent messages kept for Baileys retry requests (`getMessage`). */
-const MAX_SENT_KEPT = 200;
 
 /**
  * A WhatsApp user of the sandbox: a real Baileys socket logged in as the
@@ -46,16 +37,14 @@ export class FakeContact {
     readonly phone: string,
     private readonly sock: WASocket,
     private readonly options: FakeContactOptions,
-    /** Also read by Baileys' getMessage when a receiver asks for a retry. */
-    private readonly sent: Map<string, proto.IMessage>,
   ) {}
 
   /** Connects and resolves once logged in with keys uploaded (Baileys opens only after its pre-key upload). */
   static async connect(options: FakeContactOptions): Promise<FakeContact> {
-    const creds = { ...initAuthCreds(), me: { id: `${options.phone}:0@s.whatsapp.net`, name: `Contact ${options.phone}` } };
-    const sent = new Map<string, proto.IMessage>();
+    const { state } = options;
     const sock = makeWASocket({
-      auth: { creds, keys: new MemorySignalKeyStore() },
+      // The same creds object every time: Baileys keeps it up to date (creds.update), so a reconnect logs in as the same device.
+      auth: { creds: state.creds, keys: state.keys },
       waWebSocketUrl: options.url,
       logger: pino({ level: 'silent' }),
       markOnlineOnConnect: false,
@@ -66,9 +55,9 @@ export class FakeContact {
       // Loopback: a slow ping is enough, and each one is a timer tick per contact.
       keepAliveIntervalMs: 5 * 60_000,
       connectTimeoutMs: options.timeoutMs,
-      getMessage: async (key) => (key.id ? sent.get(key.id) : undefined),
+      getMessage: async (key) => (key.id ? state.sent.get(key.id) : undefined),
     });
-    const contact = new FakeContact(options.phone, sock, options, sent);
+    const contact = new FakeContact(options.phone, sock, options);
     sock.ev.on('messages.upsert', ({ messages }) => {
       for (const message of messages) contact.record(message);
     });
@@ -85,8 +74,7 @@ export class FakeContact {
     const message = await this.sock.sendMessage(`${toPhone}@s.whatsapp.net`, { text });
     const id = message?.key.id;
     if (!id || !message.message) throw new Error('Baileys did not return the sent message');
-    this.sent.set(id, message.message);
-    if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
+    this.options.state.rememberSent(id, message.message);
     return id;
   }
 
@@ -103,7 +91,7 @@ export class FakeContact {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         reject(new Error(`contact ${this.phone} did not connect within ${this.options.timeoutMs} ms`));
-        void this.close();
+        this.close().catch((error: unknown) => this.options.onBackgroundError?.(`closing contact ${this.phone} after its connect timeout`, error));
       }, this.options.timeoutMs);
       this.sock.ev.on('connection.update', ({ connection, lastDisconnect }) => {
         if (connection === 'open') {
@@ -130,7 +118,7 @@ export class FakeContact {
     const described = describeContent(message.message);
     if (!described) return;
     const from = this.options.phoneOf(message.key.remoteJidAlt) ?? this.options.phoneOf(message.key.remoteJid) ?? '';
-    this.options.inbox.push({
+    this.options.state.record({
       from,
       text: described.text,
       type: described.type,
@@ -153,7 +141,7 @@ export class FakeContact {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.closed) return;
-      task().catch((error: unknown) => this.options.logger?.debug?.(`contact ${this.phone} receipt failed: ${String(error)}`));
+      task().catch((error: unknown) => this.options.onBackgroundError?.(`receipt of contact ${this.phone}`, error));
     }, ms);
     this.timers.add(timer);
   }

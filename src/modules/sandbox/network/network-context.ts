@@ -10,6 +10,7 @@ export class NetworkCounters {
   relayedReceipts = 0;
   queuedOffline = 0;
   refusedConnections = 0;
+  backgroundFailures = 0;
   private readonly dropped: string[] = [];
 
   static readonly MAX_DROPPED_IDS = 1000;
@@ -46,4 +47,13 @@ export interface NetworkContext {
    * a running contact).
    */
   ensureReachable(account: Account): Promise<void>;
+  /**
+   * A message was just relayed to `account`: if it is a fake contact, it
+   * counts as used, and one that is not connected (evicted) is started again
+   * to receive what was queued for it. Returns at once; never rejects (a
+   * failure is logged and counted).
+   */
+  wakeContact(account: Account): void;
+  /** Logs and counts the failure of background work (it must not become an unhandled rejection). */
+  backgroundFailed(what: string, error: unknown): void;
 }

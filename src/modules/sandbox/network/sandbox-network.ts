@@ -8,6 +8,7 @@ import { AccountRegistry, type Account } from './account-registry';
 import { decodeJid, unixNow } from './binary-node';
 import { CompanionPairing, type LinkedDevice } from './companion-pairing';
 import { ContactDirectory } from './contact-directory';
+import type { ContactState } from './contact-state';
 import { handleControlRequest } from './control-api';
 import { FakeContact } from './fake-contact';
 import { FaultsValidationError, validateFaults, type SandboxFaults } from './faults';
@@ -59,7 +60,7 @@ export class SandboxNetwork {
   private readonly counters = new NetworkCounters();
   private readonly connections = new Set<SandboxConnection>();
   private readonly sessions = new Map<string, SessionEntry>();
-  private readonly contacts: ContactDirectory;
+  private readonly contacts: ContactDirectory<FakeContact>;
   private readonly stanzas: StanzaHandler;
   private readonly pairing: CompanionPairing;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -88,10 +89,22 @@ export class SandboxNetwork {
       faults: () => this.activeFaults,
       random: options.random ?? Math.random,
       ensureReachable: (account) => this.ensureReachable(account),
+      wakeContact: (account) => this.wakeContact(account),
+      backgroundFailed: (what, error) => this.backgroundFailed(what, error),
     };
     this.stanzas = new StanzaHandler(context);
     this.pairing = new CompanionPairing(context);
-    this.contacts = new ContactDirectory((phone, inbox, onClosed) => this.startContact(phone, inbox, onClosed));
+    this.contacts = new ContactDirectory<FakeContact>((phone, state, onClosed) => this.startContact(phone, state, onClosed), {
+      maxLiveContacts: options.maxLiveContacts,
+      maxKnownContacts: options.maxKnownContacts,
+      maxMessagesPerContact: options.maxMessagesPerContact,
+      // Its keys are gone: relaying to the old device would hand messages to no one; a new contact registers fresh keys.
+      onForgotten: (phone) => {
+        const account = this.registry.get(phone);
+        if (account?.kind === 'contact') account.forgetDevice(0);
+      },
+      onBackgroundError: (what, error) => this.backgroundFailed(what, error),
+    });
     this.connectionHandler = {
       onHandshake: (connection, payload) => this.onHandshake(connection, payload),
       onNode: (connection, node) => this.onNode(connection, node),
@@ -286,6 +299,8 @@ export class SandboxNetwork {
       onlineSessions,
       accounts: this.registry.size,
       contacts: this.contacts.size,
+      knownContacts: this.contacts.knownCount,
+      evictedContacts: this.contacts.evictions,
       acceptedMessages: this.counters.acceptedMessages,
       relayedMessages: this.counters.relayedMessages,
       droppedMessages: this.counters.droppedMessages,
@@ -293,6 +308,7 @@ export class SandboxNetwork {
       relayedReceipts: this.counters.relayedReceipts,
       queuedOffline: this.counters.queuedOffline,
       refusedConnections: this.counters.refusedConnections,
+      backgroundFailures: this.counters.backgroundFailures,
       faults: this.faults,
     };
   }
@@ -347,7 +363,7 @@ export class SandboxNetwork {
     if (!account || account.isRemoved(deviceId)) {
       // Unknown number or an unlinked device: logged out.
       connection.send({ tag: 'failure', attrs: { reason: '401', location: 'sandbox' } });
-      void this.closeWithin(connection, 3000);
+      this.background(`closing ${connection.label} after a refused login`, this.closeWithin(connection, 3000));
       return;
     }
     const device = account.device(deviceId);
@@ -355,7 +371,7 @@ export class SandboxNetwork {
     if (previous && previous !== connection && previous.isOpen) {
       // One socket per device: the older one is replaced, as on WhatsApp.
       previous.send(conflictStreamError());
-      void this.closeWithin(previous, 3000);
+      this.background(`closing the replaced ${previous.label}`, this.closeWithin(previous, 3000));
     }
     device.connection = connection;
     connection.account = account;
@@ -440,11 +456,36 @@ export class SandboxNetwork {
   // ---- contacts ---------------------------------------------------------------------
 
   private async ensureReachable(account: Account): Promise<void> {
-    if (account.keyedDeviceIds.length || account.kind === 'session' || this.state !== 'started') return;
+    if (account.kind === 'session' || this.state !== 'started') return;
+    if (account.keyedDeviceIds.length && this.contacts.isLive(account.phone)) {
+      this.contacts.touch(account.phone);
+      return;
+    }
+    // A number nobody answers for yet, or a contact that is not connected (evicted, or dropped by a fault).
     await this.contacts.ensure(account.phone);
   }
 
-  private startContact(phone: string, inbox: ContactMessage[], onClosed: (contact: FakeContact) => void): Promise<FakeContact> {
+  private wakeContact(account: Account): void {
+    if (account.kind !== 'contact' || this.state !== 'started') return;
+    if (this.contacts.isLive(account.phone)) {
+      this.contacts.touch(account.phone);
+      return;
+    }
+    // The message is queued for its device; the contact gets it when it has logged in again.
+    this.background(`restarting contact ${account.phone}`, this.contacts.ensure(account.phone));
+  }
+
+  /** Lets `task` run without its caller waiting; a failure is logged and counted (stats().backgroundFailures). */
+  private background(what: string, task: Promise<unknown>): void {
+    task.catch((error: unknown) => this.backgroundFailed(what, error));
+  }
+
+  private backgroundFailed(what: string, error: unknown): void {
+    this.counters.backgroundFailures++;
+    this.logger.error(`sandbox: ${what} failed: ${errorMessage(error)}`);
+  }
+
+  private startContact(phone: string, state: ContactState, onClosed: (contact: FakeContact) => void): Promise<FakeContact> {
     // The contacts are Baileys clients of this network living in this process: they must trust its root.
     if (!Buffer.from(WA_CERT_DETAILS.PUBLIC_KEY).equals(this.rootPublicKey)) {
       WA_CERT_DETAILS.PUBLIC_KEY = Buffer.from(this.rootPublicKey);
@@ -452,13 +493,13 @@ export class SandboxNetwork {
     return FakeContact.connect({
       phone,
       url: `${this.wsUrl}?contact=${phone}`,
-      inbox,
+      state,
       deliveryReceiptMs: this.options.deliveryReceiptMs ?? 100,
       readReceiptMs: this.options.readReceiptMs ?? 300,
       timeoutMs: this.options.contactTimeoutMs ?? 20_000,
       phoneOf: (jid) => this.phoneOf(jid),
       onClosed,
-      logger: this.logger,
+      onBackgroundError: (what, error) => this.backgroundFailed(what, error),
     });
   }
 
@@ -472,7 +513,7 @@ export class SandboxNetwork {
 
   private onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
     if (this.options.controlApi && req.url?.startsWith('/control/')) {
-      void handleControlRequest(this, req, res);
+      this.background(`control request ${req.method} ${req.url}`, handleControlRequest(this, req, res));
       return;
     }
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'Not found' }));

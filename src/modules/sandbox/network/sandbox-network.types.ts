@@ -41,6 +41,21 @@ export interface SandboxNetworkOptions {
   random?: () => number;
   /** How long a contact may take to connect and upload keys (default 20 s). */
   contactTimeoutMs?: number;
+  /**
+   * Fake contacts connected at once (default 200). Each one is a Baileys
+   * socket; when one more is needed the least recently used is closed. It
+   * keeps its keys and inbox and reconnects the next time it is messaged.
+   */
+  maxLiveContacts?: number;
+  /**
+   * Phones whose contact state (keys, inbox) is kept, connected or not
+   * (default 1000, at least maxLiveContacts). Beyond that the least recently
+   * used phone is forgotten: its inbox is gone and a later contact for it is a
+   * fresh install with new keys.
+   */
+  maxKnownContacts?: number;
+  /** Messages kept in each contact's inbox, the oldest dropped first (default 500). */
+  maxMessagesPerContact?: number;
   logger?: SandboxLogger;
 }
 
@@ -86,7 +101,12 @@ export interface SandboxStats {
   /** Sessions with an open connection. */
   onlineSessions: number;
   accounts: number;
+  /** Fake contacts connected now (at most maxLiveContacts). */
   contacts: number;
+  /** Phones whose contact state (keys, inbox) is kept (at most maxKnownContacts). */
+  knownContacts: number;
+  /** Contacts closed to make room for others (they reconnect when used again). */
+  evictedContacts: number;
   /** `<message>` stanzas accepted from clients (after the drop fault: relayed = accepted - dropped). */
   acceptedMessages: number;
   relayedMessages: number;
@@ -97,5 +117,7 @@ export interface SandboxStats {
   /** Stanzas held for devices that were offline. */
   queuedOffline: number;
   refusedConnections: number;
+  /** Background work that failed (a contact that could not start or close, a receipt): each one is also logged. */
+  backgroundFailures: number;
   faults: SandboxFaults;
 }

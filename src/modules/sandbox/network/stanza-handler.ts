@@ -114,9 +114,7 @@ export class StanzaHandler {
       await Promise.all(
         users.map(async ({ account }) => {
           if (!account || account === asker) return;
-          await this.ctx.ensureReachable(account).catch((error: unknown) => {
-            this.ctx.logger.error(`sandbox: contact ${account.phone} could not start: ${String(error)}`);
-          });
+          await this.ctx.ensureReachable(account).catch((error: unknown) => this.ctx.backgroundFailed(`starting contact ${account.phone}`, error));
         }),
       );
     }
@@ -186,6 +184,7 @@ export class StanzaHandler {
         },
         content: [...encs, ...(deviceIdentity ? [deviceIdentity] : [])],
       });
+      if (account !== sender) this.ctx.wakeContact(account);
     }
   }
 

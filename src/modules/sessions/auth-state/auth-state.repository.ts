@@ -1,11 +1,49 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../config';
+import { Prisma } from '../../../generated/prisma/client';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
+import { isSealedAuthValue } from './auth-state-cipher';
 
 /** One key-store write; value null deletes the key. */
 export interface AuthKeyWrite {
   type: string;
   id: string;
   value: string | null;
+}
+
+/** Replaces a stored key value only if it is still `from` (compare-and-set). */
+export interface AuthKeyReplacement {
+  sessionId: string;
+  type: string;
+  id: string;
+  from: string;
+  to: string;
+}
+
+/** Replaces a session's stored creds only if they are still `from` (compare-and-set). */
+export interface AuthCredsReplacement {
+  sessionId: string;
+  from: string;
+  to: string;
+}
+
+/** A stored key row, as the re-encryption task pages through them. */
+export interface StoredAuthKey {
+  sessionId: string;
+  type: string;
+  keyId: string;
+  value: string;
+}
+
+/** Position after the last row of a page of AuthKey rows (primary key order). */
+export type AuthKeyCursor = Pick<StoredAuthKey, 'sessionId' | 'type' | 'keyId'>;
+
+/**
+ * Thrown when a value that is not in the encrypted format is about to be
+ * written while AUTH_STATE_KEY is set: a bug, or a replica without the key.
+ */
+export class UnencryptedAuthWriteError extends Error {
+  override readonly name = 'UnencryptedAuthWriteError';
 }
 
 /**
@@ -18,10 +56,25 @@ const UPSERT_BATCH = 1000;
  * PostgreSQL access to a session's Baileys credentials (AuthCreds) and Signal
  * keys (AuthKey). Values are opaque (possibly encrypted) strings: this layer
  * neither parses nor decrypts them.
+ *
+ * With AUTH_STATE_KEY configured it refuses to write any value that is not in
+ * the encrypted format (UnencryptedAuthWriteError), so no code path can put
+ * secrets back in clear once encryption is on. It does not refuse to read
+ * plain text: rows written before the key was set must stay readable until
+ * the boot task or the next read encrypts them, else enabling the key would
+ * strand every existing session. Built without a config (tests, tools), it
+ * writes whatever it is given.
  */
 @Injectable()
 export class AuthStateRepository {
-  constructor(private readonly prisma: PrismaService) {}
+  private readonly requireEncrypted: boolean;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    @Optional() @Inject(APP_CONFIG) config?: Pick<AppConfig, 'AUTH_STATE_KEY'>,
+  ) {
+    this.requireEncrypted = Boolean(config?.AUTH_STATE_KEY);
+  }
 
   async loadCreds(sessionId: string): Promise<string | null> {
     const row = await this.prisma.authCreds.findUnique({ where: { sessionId }, select: { data: true } });
@@ -29,6 +82,7 @@ export class AuthStateRepository {
   }
 
   async saveCreds(sessionId: string, data: string): Promise<void> {
+    this.assertWritable([data]);
     await this.prisma.authCreds.upsert({
       where: { sessionId },
       create: { sessionId, data },
@@ -69,6 +123,8 @@ export class AuthStateRepository {
       }
     }
 
+    this.assertWritable(upserts.map((w) => w.value as string));
+
     const statements = [];
     for (let i = 0; i < upserts.length; i += UPSERT_BATCH) {
       const batch = upserts.slice(i, i + UPSERT_BATCH);
@@ -97,5 +153,82 @@ export class AuthStateRepository {
   /** Number of stored keys, optionally of one type (tests and metrics). */
   async countKeys(sessionId: string, type?: string): Promise<number> {
     return this.prisma.authKey.count({ where: { sessionId, ...(type ? { type } : {}) } });
+  }
+
+  /**
+   * Compare-and-set of creds, across sessions: each row is updated only if its
+   * value is still `from`, so creds written meanwhile (a newer write wins) are
+   * never overwritten with older ones. One UPDATE per 1000 rows. Returns the
+   * number of rows updated.
+   */
+  async replaceCreds(replacements: AuthCredsReplacement[]): Promise<number> {
+    this.assertWritable(replacements.map((r) => r.to));
+    let updated = 0;
+    for (let i = 0; i < replacements.length; i += UPSERT_BATCH) {
+      const batch = replacements.slice(i, i + UPSERT_BATCH);
+      // Raw SQL skips Prisma's @updatedAt: set it here, in UTC as Prisma stores a timestamp without time zone.
+      updated += await this.prisma.$executeRaw`
+        UPDATE "AuthCreds" AS c SET "data" = t.to_value, "updatedAt" = now() AT TIME ZONE 'UTC'
+        FROM unnest(${batch.map((r) => r.sessionId)}::uuid[], ${batch.map((r) => r.from)}::text[], ${batch.map((r) => r.to)}::text[])
+          AS t(session_id, from_value, to_value)
+        WHERE c."sessionId" = t.session_id AND c."data" = t.from_value`;
+    }
+    return updated;
+  }
+
+  /**
+   * Compare-and-set of many key values, across sessions: each row is updated
+   * only if its value is still `from`, so a value written meanwhile (by the
+   * session itself or another replica) is never overwritten with an older
+   * one. One UPDATE per 1000 rows. Returns the number of rows updated.
+   */
+  async replaceKeys(replacements: AuthKeyReplacement[]): Promise<number> {
+    this.assertWritable(replacements.map((r) => r.to));
+    let updated = 0;
+    for (let i = 0; i < replacements.length; i += UPSERT_BATCH) {
+      const batch = replacements.slice(i, i + UPSERT_BATCH);
+      updated += await this.prisma.$executeRaw`
+        UPDATE "AuthKey" AS k SET "value" = t.to_value
+        FROM unnest(${batch.map((r) => r.sessionId)}::uuid[], ${batch.map((r) => r.type)}::text[], ${batch.map((r) => r.id)}::text[],
+                    ${batch.map((r) => r.from)}::text[], ${batch.map((r) => r.to)}::text[])
+          AS t(session_id, type, key_id, from_value, to_value)
+        WHERE k."sessionId" = t.session_id AND k."type" = t.type AND k."keyId" = t.key_id AND k."value" = t.from_value`;
+    }
+    return updated;
+  }
+
+  /**
+   * A page of creds rows whose value does not start with `currentPrefix` (plain
+   * text, older formats, other keys), in session id order after `after`.
+   * Keyset pagination: rows that stay as they are (unreadable) are not read again.
+   */
+  async findCredsNotPrefixed(currentPrefix: string, after: string | null, limit: number): Promise<Array<{ sessionId: string; data: string }>> {
+    // startsWith becomes LIKE: fine, the prefix (enc:v2:<hex>:) holds no wildcard.
+    return this.prisma.authCreds.findMany({
+      where: { NOT: { data: { startsWith: currentPrefix } }, ...(after ? { sessionId: { gt: after } } : {}) },
+      orderBy: { sessionId: 'asc' },
+      take: limit,
+      select: { sessionId: true, data: true },
+    });
+  }
+
+  /** Like findCredsNotPrefixed for key rows, in primary-key order after `after` (one indexed range scan per page). */
+  async findKeysNotPrefixed(currentPrefix: string, after: AuthKeyCursor | null, limit: number): Promise<StoredAuthKey[]> {
+    const afterCursor = after
+      ? Prisma.sql`AND ("sessionId", "type", "keyId") > (${after.sessionId}::uuid, ${after.type}, ${after.keyId})`
+      : Prisma.empty;
+    return this.prisma.$queryRaw<StoredAuthKey[]>`
+      SELECT "sessionId"::text AS "sessionId", "type", "keyId", "value" FROM "AuthKey"
+      WHERE NOT starts_with("value", ${currentPrefix}) ${afterCursor}
+      ORDER BY "sessionId", "type", "keyId"
+      LIMIT ${limit}`;
+  }
+
+  private assertWritable(values: string[]): void {
+    if (!this.requireEncrypted) return;
+    if (values.some((value) => !isSealedAuthValue(value))) {
+      // Never name the value: it is a secret.
+      throw new UnencryptedAuthWriteError('refusing to write auth state that is not encrypted while AUTH_STATE_KEY is set');
+    }
   }
 }

@@ -1,20 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import IORedis, { type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { RedisService } from '../../../infra/redis/redis.module';
 
-/** Commands only the owner of a session's socket can carry out. */
+/**
+ * Messages to the worker that owns a session. None of them carries state that
+ * matters if lost: the wanted state and actions live on the Session row, and
+ * `kick` only wakes the owner up to re-read it (its reconcile tick would find
+ * it a few seconds later anyway). `reconnect` and `circuit-reset` are nudges of
+ * a live socket; `pairing-code` is a request/reply the client waits for.
+ */
 export type SessionCommand =
-  | { type: 'stop' | 'logout' | 'delete' | 'restart' | 'reconnect' | 'circuit-reset'; sessionId: string; target: string }
+  | { type: 'kick' | 'reconnect' | 'circuit-reset'; sessionId: string; target: string }
   | { type: 'pairing-code'; sessionId: string; target: string; phone: string; replyTo: string };
 
 export type CommandReply = { ok: true; value: string } | { ok: false; status: number; message: string };
 
 /**
- * Routes commands to the worker that owns a session (the holder of its lease)
- * over Redis pub/sub; request/reply commands answer on a short-lived list the
- * requester waits on. Every replica can publish; only workers subscribe.
+ * Redis pub/sub transport of SessionCommand, addressed to an instance id (the
+ * holder of the session's lease); request/reply commands answer on a
+ * short-lived list the requester waits on. Every replica can publish; only
+ * workers subscribe.
  */
 @Injectable()
 export class SessionCommandBus implements OnModuleDestroy {
@@ -37,7 +44,7 @@ export class SessionCommandBus implements OnModuleDestroy {
   async request(command: Omit<Extract<SessionCommand, { replyTo: string }>, 'replyTo'>, timeoutMs: number): Promise<CommandReply | null> {
     const replyTo = this.redis.key('session-reply', randomUUID());
     // BLPOP blocks its connection: use a short-lived one per request (rare calls).
-    const waiter = this.redis.client.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: 1 });
+    const waiter = this.redis.createBlockingClient();
     try {
       const pending = waiter.blpop(replyTo, Math.max(1, Math.ceil(timeoutMs / 1000)));
       await this.publish({ ...command, replyTo } as SessionCommand);
@@ -52,10 +59,9 @@ export class SessionCommandBus implements OnModuleDestroy {
     await this.redis.client.multi().rpush(replyTo, JSON.stringify(reply)).pexpire(replyTo, 60_000).exec();
   }
 
-  /** Workers: receive the commands addressed to this instance. */
+  /** Workers: receive the commands addressed to this instance. A failing handler is logged, never unhandled. */
   async subscribe(handler: (command: SessionCommand) => Promise<void>): Promise<void> {
-    this.subscriber = new IORedis(this.config.REDIS_URL, { maxRetriesPerRequest: null, enableOfflineQueue: true });
-    this.subscriber.on('error', () => undefined);
+    this.subscriber = this.redis.createSubscriber();
     this.subscriber.on('message', (_channel: string, raw: string) => {
       let command: SessionCommand;
       try {
@@ -70,9 +76,7 @@ export class SessionCommandBus implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.subscriber) {
-      this.subscriber.disconnect();
-      this.subscriber = null;
-    }
+    this.subscriber?.disconnect();
+    this.subscriber = null;
   }
 }

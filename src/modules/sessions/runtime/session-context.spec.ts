@@ -1,11 +1,13 @@
 import { SessionContext } from './session-context';
 
 describe('SessionContext', () => {
-  it('detects duplicate inbound ids', () => {
+  it('counts an inbound id as seen only once it is marked', () => {
     const ctx = new SessionContext('s');
-    expect(ctx.markInbound('A')).toBe(true);
-    expect(ctx.markInbound('A')).toBe(false);
-    expect(ctx.markInbound('B')).toBe(true);
+    expect(ctx.hasSeen('A')).toBe(false);
+    expect(ctx.hasSeen('A')).toBe(false);
+    ctx.markSeen('A');
+    expect(ctx.hasSeen('A')).toBe(true);
+    expect(ctx.hasSeen('B')).toBe(false);
   });
 
   it('bounds the contacts cache at 1000 entries and clears everything', () => {

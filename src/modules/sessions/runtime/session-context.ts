@@ -8,7 +8,7 @@ const CONTACTS_TTL_MS = 30 * 60 * 1000;
 
 /**
  * Per-session memory of the owner worker, bounded and released on stop:
- * - recently seen inbound message ids (WhatsApp re-delivers after reconnects);
+ * - inbound message ids already recorded (WhatsApp re-delivers after reconnects);
  * - contacts seen (push names), LRU max 1000 with a 30 min TTL, warning at 800
  *   so a session talking to a huge audience shows up before it churns.
  */
@@ -20,11 +20,14 @@ export class SessionContext {
 
   constructor(private readonly sessionName: string) {}
 
-  /** true the first time an inbound message id is seen. */
-  markInbound(waMessageId: string): boolean {
-    if (this.seenInbound.has(waMessageId)) return false;
+  /** Whether an inbound message id was already handed over (WhatsApp re-delivers after reconnects). */
+  hasSeen(waMessageId: string): boolean {
+    return this.seenInbound.has(waMessageId);
+  }
+
+  /** Called only once the message is durably recorded: a failed hand-over must not count as seen. */
+  markSeen(waMessageId: string): void {
     this.seenInbound.set(waMessageId, true);
-    return true;
   }
 
   rememberContact(jid: string, pushName: string | null): void {

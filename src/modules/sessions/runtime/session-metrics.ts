@@ -19,6 +19,7 @@ interface RuntimeView {
 @Injectable()
 export class SessionMetrics {
   private readonly reconnects: Counter<'reason'>;
+  private readonly inboundFailures: Counter<'kind'>;
   private runtime: RuntimeView | null = null;
   private dbCache: { at: number; status: Record<string, number>; circuit: Record<string, number>; waiting: number } | null = null;
 
@@ -32,6 +33,12 @@ export class SessionMetrics {
       name: 'zaphub_session_reconnects_total',
       help: 'Reconnect attempts scheduled, by disconnect reason',
       labelNames: ['reason'],
+      registers,
+    });
+    this.inboundFailures = new Counter({
+      name: 'zaphub_session_inbound_failures_total',
+      help: 'Inbound messages and receipts the session could not hand over to messaging after retries, by kind',
+      labelNames: ['kind'],
       registers,
     });
     new Gauge({
@@ -96,6 +103,10 @@ export class SessionMetrics {
 
   reconnect(reason: string): void {
     this.reconnects.inc({ reason });
+  }
+
+  inboundFailed(kind: 'message' | 'receipt' | 'unexpected'): void {
+    this.inboundFailures.inc({ kind });
   }
 
   private async fromDb() {

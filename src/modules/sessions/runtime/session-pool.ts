@@ -28,6 +28,11 @@ export class SessionPool {
     return true;
   }
 
+  /** Takes a slot even when full: brief work (unlinking a device on logout) must not wait behind running sessions. */
+  occupy(sessionId: string): void {
+    this.occupied.add(sessionId);
+  }
+
   release(sessionId: string): boolean {
     return this.occupied.delete(sessionId);
   }

@@ -1,28 +1,29 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
+import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { SessionRuntime } from './session-runtime.service';
 
 const PING_TIMEOUT_MS = 10_000;
 
 /**
- * Every SESSION_HEALTH_INTERVAL_MS, checks that each WORKING socket is alive:
- * recent inbound traffic is enough; an idle one must answer a ping. A dead
- * socket goes through the normal reconnect path (backoff + circuit breaker).
- * One timer for all sessions of the worker.
+ * Every SESSION_HEALTH_INTERVAL_MS, checks each live session (one timer for
+ * the whole worker): an idle WORKING socket must answer a ping or goes through
+ * the reconnect path; a session with nothing in flight is connected again, so
+ * none can go silent. The checks run in each session's driver.
  */
 @Injectable()
 export class SessionWatchdog implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(SessionWatchdog.name);
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
 
   constructor(
     private readonly runtime: SessionRuntime,
+    private readonly background: BackgroundFailures,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.checkAll(), this.config.SESSION_HEALTH_INTERVAL_MS);
+    this.timer = setInterval(() => this.background.track('session watchdog', this.checkAll()), this.config.SESSION_HEALTH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -31,7 +32,7 @@ export class SessionWatchdog implements OnApplicationBootstrap, OnApplicationShu
     this.timer = null;
   }
 
-  /** One pass over the WORKING sessions; concurrent calls share the pass. */
+  /** One pass over the live sessions; concurrent calls share the pass. */
   checkAll(): Promise<void> {
     this.running ??= this.pass().finally(() => {
       this.running = null;
@@ -40,21 +41,11 @@ export class SessionWatchdog implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async pass(): Promise<void> {
-    const now = Date.now();
     const interval = this.config.SESSION_HEALTH_INTERVAL_MS;
     await Promise.all(
-      this.runtime.liveSessions().map(async (live) => {
-        const connection = live.connection;
-        if (!connection || live.status !== 'WORKING') return;
-        if (now - connection.lastActivityAt() < interval) return;
-        try {
-          await connection.ping(Math.min(PING_TIMEOUT_MS, interval));
-        } catch (error) {
-          if (live.connection !== connection) return; // replaced meanwhile
-          this.logger.warn(`session ${live.name}: socket did not answer a ping (${(error as Error).message}); reconnecting`);
-          await this.runtime.onDeadConnection(live.id);
-        }
-      }),
+      this.runtime.liveSessions().map((driver) =>
+        driver.checkHealth(interval, Math.min(PING_TIMEOUT_MS, interval)).catch((error: unknown) => this.background.record('session health check', error, { session: driver.name })),
+      ),
     );
   }
 }

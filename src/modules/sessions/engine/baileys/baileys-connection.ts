@@ -30,7 +30,7 @@ import { classifyDisconnect } from './classify-disconnect';
 import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
-import { normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeChatId, normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
 import { toBaileysContent } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
@@ -152,7 +152,7 @@ export class BaileysConnection implements EngineConnection {
     this.onEv('messages.update', (updates) => {
       for (const { key, update } of updates) {
         const status = receiptStatusOf(update.status);
-        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: key.remoteJid, status });
+        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status });
       }
     });
     // Groups report receipts per participant: the first delivery / read of any
@@ -160,7 +160,7 @@ export class BaileysConnection implements EngineConnection {
     this.onEv('message-receipt.update', (updates) => {
       for (const { key, receipt } of updates) {
         const status = receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null;
-        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: key.remoteJid, status });
+        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status });
       }
     });
     // Group metadata is cached for sends; any change invalidates it.

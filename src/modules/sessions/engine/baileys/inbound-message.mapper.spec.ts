@@ -1,5 +1,5 @@
 import type { WAMessage } from '@whiskeysockets/baileys';
-import { normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeChatId, normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
 
 const base = (message: object, key: object = {}): WAMessage =>
   ({
@@ -91,5 +91,13 @@ describe('normalizeInboundMessage', () => {
 describe('receiptStatusOf', () => {
   it('maps WhatsApp statuses', () => {
     expect([0, 1, 2, 3, 4, 5, undefined].map(receiptStatusOf)).toEqual([null, null, 'SENT', 'DELIVERED', 'READ', 'READ', null]);
+  });
+});
+
+describe('normalizeChatId', () => {
+  it('drops the device part of a user JID, as message chat ids do, and keeps groups', () => {
+    expect(normalizeChatId('5511999998888:12@s.whatsapp.net')).toBe('5511999998888@s.whatsapp.net');
+    expect(normalizeChatId('123456789:3@lid')).toBe('123456789@lid');
+    expect(normalizeChatId('1203630@g.us')).toBe('1203630@g.us');
   });
 });

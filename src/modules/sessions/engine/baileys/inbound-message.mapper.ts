@@ -35,6 +35,15 @@ const IGNORED_CONTENT = new Set<ContentKey>(['protocolMessage', 'senderKeyDistri
 /** Normalizes a user JID (drops the device part); '' from jidNormalizedUser means "not a JID". */
 const normalizeJid = (jid: string | null | undefined): string | null => (jid ? jidNormalizedUser(jid) || jid : null);
 
+/**
+ * The chat id ZapHub uses for a JID WhatsApp gives: groups as they are, users
+ * without their device part. Messages and receipts go through this one rule,
+ * so a receipt finds the message it belongs to.
+ */
+export function normalizeChatId(jid: string): string {
+  return isJidGroup(jid) === true ? jid : (normalizeJid(jid) ?? jid);
+}
+
 const phoneOf = (jid: string | null | undefined): string | null => {
   if (!jid) return null;
   const decoded = jidDecode(jid);
@@ -97,7 +106,7 @@ export function normalizeInboundMessage(msg: WAMessage, now = new Date()): Inbou
   const seconds = toSeconds(msg.messageTimestamp);
   return {
     waMessageId: key.id,
-    chatId: group ? chatId : (normalizeJid(chatId) ?? chatId),
+    chatId: normalizeChatId(chatId),
     chatIdAlt,
     fromMe: key.fromMe === true,
     senderPhone: key.fromMe ? null : phoneOf(normalizeJid(sender)),

@@ -1,0 +1,48 @@
+import { initAuthCreds, type AuthenticationCreds, type proto } from '@whiskeysockets/baileys';
+import { MemorySignalKeyStore } from './memory-key-store';
+import type { ContactMessage } from './sandbox-network.types';
+
+/** Sent messages kept for Baileys retry requests (`getMessage`). */
+const MAX_SENT_KEPT = 200;
+
+/**
+ * What outlives one socket of a fake contact: its account keys (a contact
+ * that reconnects after an eviction is the same device to its peers, so their
+ * Signal sessions with it stay valid and what was queued for it while it was
+ * offline decrypts), what it sent (for retry requests) and what it received.
+ * Everything in it is bounded.
+ */
+export class ContactState {
+  readonly keys = new MemorySignalKeyStore();
+  readonly sent = new Map<string, proto.IMessage>();
+  private authCreds: AuthenticationCreds | null = null;
+  private readonly received: ContactMessage[] = [];
+
+  constructor(
+    readonly phone: string,
+    /** Messages kept in the inbox; the oldest is dropped first. */
+    readonly maxMessages: number,
+  ) {}
+
+  /** Made on first connect (key generation costs CPU) and kept for every later one. */
+  get creds(): AuthenticationCreds {
+    this.authCreds ??= { ...initAuthCreds(), me: { id: `${this.phone}:0@s.whatsapp.net`, name: `Contact ${this.phone}` } };
+    return this.authCreds;
+  }
+
+  /** Appends to the inbox, dropping the oldest message beyond `maxMessages`. */
+  record(message: ContactMessage): void {
+    this.received.push(message);
+    if (this.received.length > this.maxMessages) this.received.splice(0, this.received.length - this.maxMessages);
+  }
+
+  /** The inbox, in arrival order (a copy). */
+  messages(): ContactMessage[] {
+    return [...this.received];
+  }
+
+  rememberSent(id: string, message: proto.IMessage): void {
+    this.sent.set(id, message);
+    if (this.sent.size > MAX_SENT_KEPT) this.sent.delete(this.sent.keys().next().value as string);
+  }
+}

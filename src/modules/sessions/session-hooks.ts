@@ -1,0 +1,52 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { InboundSink, SentMessageStore, SessionRef, SessionWorkingListener } from './ports/inbound-sink.port';
+
+/** Until messaging registers its sink, inbound items are acknowledged and dropped (nothing to record them in). */
+const DROPPING_SINK: InboundSink = {
+  received: async () => undefined,
+  ownMessage: async () => undefined,
+  receipt: async () => undefined,
+};
+
+/**
+ * The seams other modules plug into the sessions runtime, without sessions
+ * depending on them: messaging registers its InboundSink and SentMessageStore
+ * at init, and listens for sessions becoming WORKING. Exported by the sessions
+ * module; one instance per process.
+ */
+@Injectable()
+export class SessionHooks {
+  private readonly logger = new Logger(SessionHooks.name);
+  private sink: InboundSink = DROPPING_SINK;
+  private store: SentMessageStore | null = null;
+  private readonly workingListeners = new Set<SessionWorkingListener>();
+
+  setInboundSink(sink: InboundSink): void {
+    this.sink = sink;
+  }
+
+  setSentMessageStore(store: SentMessageStore): void {
+    this.store = store;
+  }
+
+  /** Registers a listener; returns its removal. */
+  onSessionWorking(listener: SessionWorkingListener): () => void {
+    this.workingListeners.add(listener);
+    return () => this.workingListeners.delete(listener);
+  }
+
+  get inboundSink(): InboundSink {
+    return this.sink;
+  }
+
+  sentContent: SentMessageStore['contentOf'] = async (sessionId, waMessageId) => this.store?.contentOf(sessionId, waMessageId);
+
+  /** Tells every listener; a failing listener is logged and does not affect the others or the session. */
+  async notifyWorking(session: SessionRef): Promise<void> {
+    await Promise.all(
+      [...this.workingListeners].map((listener) =>
+        listener(session).catch((error: unknown) => this.logger.error({ err: error, session: session.name }, 'session-working listener failed')),
+      ),
+    );
+  }
+}
