@@ -112,7 +112,7 @@ export class SessionRepository {
         -- Stats count from the session's last start: a start of a stopped session zeroes them.
         stats = CASE WHEN ${desiredState} = 'RUNNING' AND "desiredState" = 'STOPPED' THEN ${JSON.stringify(EMPTY_STATS)}::jsonb ELSE stats END,
         "reconnectAttempts" = CASE WHEN ${desiredState} = 'RUNNING' AND "desiredState" = 'STOPPED' THEN 0 ELSE "reconnectAttempts" END,
-        "updatedAt" = now()
+        "updatedAt" = (now() AT TIME ZONE 'UTC')
       WHERE id = ${id}::uuid AND "deletedAt" IS NULL`;
     return count ? this.findById(id) : null;
   }
@@ -124,8 +124,8 @@ export class SessionRepository {
   async markDeleted(id: string): Promise<boolean> {
     const count = await this.prisma.$executeRaw`
       UPDATE "Session" SET
-        "deletedAt" = now(), name = name || '~deleted~' || id::text,
-        "desiredState" = 'STOPPED', "pendingAction" = 'DELETE', "actionSeq" = "actionSeq" + 1, "updatedAt" = now()
+        "deletedAt" = (now() AT TIME ZONE 'UTC'), name = name || '~deleted~' || id::text,
+        "desiredState" = 'STOPPED', "pendingAction" = 'DELETE', "actionSeq" = "actionSeq" + 1, "updatedAt" = (now() AT TIME ZONE 'UTC')
       WHERE id = ${id}::uuid AND "deletedAt" IS NULL`;
     return count > 0;
   }
@@ -241,7 +241,7 @@ export class SessionRepository {
     await dbClient(this.prisma, tx).$executeRaw`
       UPDATE "Session"
       SET stats = jsonb_set(stats, ARRAY[${stat}]::text[], to_jsonb(COALESCE((stats->>${stat})::int, 0) + ${by}::int)),
-          "updatedAt" = now()
+          "updatedAt" = (now() AT TIME ZONE 'UTC')
       WHERE id = ${id}::uuid`;
   }
 

@@ -125,11 +125,11 @@ describe('BaileysEngine against the sandbox, auth state in PostgreSQL', () => {
     await linked.connection.close();
 
     const creds = await prisma.authCreds.findUniqueOrThrow({ where: { sessionId: id } });
-    expect(creds.data).toMatch(/^enc:v1:/);
+    expect(creds.data).toMatch(/^enc:v2:/);
     expect(creds.data).not.toContain('{');
     const keys = await prisma.authKey.findMany({ where: { sessionId: id } });
     expect(keys.length).toBeGreaterThan(800);
-    expect(keys.every((k) => k.value.startsWith('enc:v1:') && !k.value.includes('{'))).toBe(true);
+    expect(keys.every((k) => k.value.startsWith('enc:v2:') && !k.value.includes('{'))).toBe(true);
 
     const again = await connect('enc-pair', id, storeFor(id, key));
     await again.next('open', 'open with the right key');

@@ -323,32 +323,50 @@ export class SessionDriver {
 
   // ----------------------------------------------------------- connecting
 
+  /**
+   * Starts a connection attempt. The engine first reads the auth state, which
+   * may be slow (a locked row, a loaded database): the queue is not held while
+   * it does, so a stop or restart is carried out at once, and the socket that
+   * arrives for a superseded attempt is closed on arrival. The attempt deadline
+   * covers the wait too.
+   */
   private async connect(): Promise<void> {
-    if (this.ended || this.connection) return;
+    if (this.ended || this.connection || this.phase === 'connecting') return;
     this.clearRetryTimer();
     const generation = ++this.generation;
     this.phase = 'connecting';
-    let connection: EngineConnection;
-    try {
-      connection = await this.deps.engine.connect({
-        sessionId: this.id,
-        sessionName: this.name,
-        auth: this.deps.auth.forSession(this.id),
-        onEvent: (event) => this.onEngineEvent(generation, event),
-        getMessage: (waMessageId) => this.deps.hooks.sentContent(this.id, waMessageId),
-      });
-    } catch (error) {
-      if (this.ended || generation !== this.generation) return;
-      this.phase = 'idle';
-      // Auth state could not be read (or similar): never fall back to fresh creds.
-      return this.attemptFailed('unknown', `could not start the connection: ${(error as Error).message}`);
-    }
+    this.armDeadline(generation);
+    const pending = this.deps.engine.connect({
+      sessionId: this.id,
+      sessionName: this.name,
+      auth: this.deps.auth.forSession(this.id),
+      onEvent: (event) => this.onEngineEvent(generation, event),
+      getMessage: (waMessageId) => this.deps.hooks.sentContent(this.id, waMessageId),
+    });
+    this.deps.background.track(
+      'session connect',
+      pending.then(
+        // Straight on the queue, not through op(): a socket must be closed even after the driver ended.
+        (connection) => this.ops.run(() => this.connected(generation, connection)),
+        (error: unknown) =>
+          this.op(async () => {
+            if (this.ended || generation !== this.generation) return;
+            this.clearDeadline();
+            this.phase = 'idle';
+            // Auth state could not be read (or similar): never fall back to fresh creds.
+            await this.attemptFailed('unknown', `could not start the connection: ${(error as Error).message}`);
+          }),
+      ),
+      { session: this.name },
+    );
+  }
+
+  private async connected(generation: number, connection: EngineConnection): Promise<void> {
     if (this.ended || generation !== this.generation) {
       await connection.close();
       return;
     }
     this.connection = connection;
-    this.armDeadline(generation);
   }
 
   private onEngineEvent(generation: number, event: EngineEvent): void {
