@@ -78,6 +78,33 @@ describe('errors and queue admin routes', () => {
       expect(fields(unknown.body)).toEqual(['state']);
     });
 
+    it('does not coerce the failed-jobs limit: only a decimal integer is read as a number', async () => {
+      for (const limit of ['0x10', '1e2', '%205', '5%20', '+5', '5.0']) {
+        const res = await t.http.get(`/api/queues/${QUEUE}/failed?limit=${limit}`).set('X-Api-Key', key());
+        expectError(res, 400, 'Bad Request');
+        expect({ limit, fields: fields(res.body) }).toEqual({ limit, fields: ['limit'] });
+      }
+      const repeated = await t.http.get(`/api/queues/${QUEUE}/failed?limit=5&limit=6`).set('X-Api-Key', key());
+      expectError(repeated, 400, 'Bad Request');
+      expect(fields(repeated.body)).toEqual(['limit']);
+      const ok = await t.http.get(`/api/queues/${QUEUE}/failed?limit=16`).set('X-Api-Key', key());
+      expect(ok.status).toBe(200);
+    });
+
+    it('refuses null and arrays where a value belongs, naming the field', async () => {
+      const url = `/api/queues/${QUEUE}/clean`;
+      for (const [body, field] of [
+        [{ olderThanMs: null, state: 'failed' }, 'olderThanMs'],
+        [{ olderThanMs: [0], state: 'failed' }, 'olderThanMs'],
+        [{ olderThanMs: 0, state: ['failed'] }, 'state'],
+        [{ olderThanMs: true, state: 'failed' }, 'olderThanMs'],
+      ] as const) {
+        const res = await t.http.post(url).set('X-Api-Key', key()).send(body);
+        expectError(res, 400, 'Bad Request');
+        expect({ body, fields: fields(res.body) }).toEqual({ body, fields: [field] });
+      }
+    });
+
     it('answers malformed JSON with a 400 JSON error', async () => {
       const res = await t.http
         .post(`/api/queues/${QUEUE}/clean`)

@@ -182,6 +182,28 @@ export class SandboxNetwork {
     return connection.loggedIn ? 'online' : this.pairing.isPairing(connection) ? 'awaiting-pairing' : 'offline';
   }
 
+  /**
+   * Open WebSocket connections of one session (tagged with its name), whatever
+   * their state: the way tests check that exactly one worker connects it.
+   */
+  sessionConnections(sessionName: string): number {
+    let count = 0;
+    for (const connection of this.connections) if (connection.tags.session === sessionName && connection.isOpen) count++;
+    return count;
+  }
+
+  /**
+   * Whether the device the session linked is still linked at the fake
+   * WhatsApp (false once it logged out: remove-companion-device, or a 401);
+   * null when the session never paired.
+   */
+  sessionDeviceLinked(sessionName: string): boolean | null {
+    const entry = this.sessions.get(sessionName);
+    if (!entry?.phone || entry.deviceId === null) return null;
+    const account = this.registry.get(entry.phone);
+    return account ? !account.isRemoved(entry.deviceId) : null;
+  }
+
   /** Phone number of the account the session is linked to, or null before it paired. */
   sessionPhone(sessionName: string): string | null {
     return this.sessions.get(sessionName)?.phone ?? null;

@@ -32,6 +32,10 @@ const SHUTDOWN_CLOSE_MS = 5000;
 export class SessionRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionRuntime.name);
   private readonly drivers = new Map<string, SessionDriver>();
+  /** Sessions being taken right now (between the slot and the driver): a second adopt must not race the first. */
+  private readonly adopting = new Set<string>();
+  /** Kicks that arrived while their session was being taken: the new driver converges once more. */
+  private readonly kickedWhileAdopting = new Set<string>();
   readonly pool: SessionPool;
   private readonly deps: DriverDeps;
   private shuttingDown = false;
@@ -96,7 +100,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   // ---------------------------------------------------------------- queries
 
   isLive(sessionId: string): boolean {
-    return this.drivers.has(sessionId);
+    return this.drivers.has(sessionId) || this.adopting.has(sessionId);
   }
 
   liveSessions(): SessionDriver[] {
@@ -125,6 +129,10 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
    * somebody does, or settles a row that only needs fixing.
    */
   async kick(sessionId: string, opts: { forwarded?: boolean } = {}): Promise<void> {
+    if (this.adopting.has(sessionId)) {
+      this.kickedWhileAdopting.add(sessionId);
+      return;
+    }
     const local = this.drivers.get(sessionId);
     const row = await this.sessions.findById(sessionId);
     if (local) return local.converge(row);
@@ -150,9 +158,10 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
    */
   async adopt(row: SessionRecord, work: 'run' | 'unlink'): Promise<boolean> {
     const id = row.id;
-    if (this.drivers.has(id) || this.shuttingDown) return false;
+    if (this.drivers.has(id) || this.adopting.has(id) || this.shuttingDown) return false;
     if (work === 'unlink') this.pool.occupy(id);
     else if (!this.pool.tryOccupy(id)) return false;
+    this.adopting.add(id);
     let acquired = false;
     try {
       acquired = await this.leases.acquire(id);
@@ -163,12 +172,17 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       }
       const driver = new SessionDriver(this.deps, fresh);
       this.drivers.set(id, driver);
+      this.adopting.delete(id);
       this.publishPool();
       await driver.start(fresh);
+      if (this.kickedWhileAdopting.delete(id)) await driver.converge(await this.sessions.findById(id));
       return true;
     } catch (error) {
       if (!this.drivers.has(id)) await this.giveBack(id, acquired);
       throw error;
+    } finally {
+      this.adopting.delete(id);
+      this.kickedWhileAdopting.delete(id);
     }
   }
 
