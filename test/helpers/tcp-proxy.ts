@@ -28,9 +28,12 @@ export class TcpProxy {
       const upstream = connect(this.targetPort, this.targetHost);
       const pair: [Socket, Socket] = [client, upstream];
       this.pairs.add(pair);
+      // While stalled, a new connection is accepted but moves no bytes either (restore() pipes it).
       if (this.stalled) this.pausePair(pair);
-      client.pipe(upstream);
-      upstream.pipe(client);
+      else {
+        client.pipe(upstream);
+        upstream.pipe(client);
+      }
       const drop = () => {
         client.destroy();
         upstream.destroy();

@@ -14,7 +14,10 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   private readonly logger = new Logger(PrismaService.name);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 5000 }) });
+    // connectionTimeoutMillis bounds getting a connection; query_timeout bounds a pooled connection
+    // whose server stopped answering (without it a request hangs until TCP gives up, minutes later).
+    // Both surface as errors the HTTP filter answers with 503 + Retry-After.
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 2000, query_timeout: 10_000, keepAlive: true }) });
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
-import { ConflictError, NotFoundError, ServiceUnavailableError } from '../../common/errors/domain-errors';
+import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../common/errors/domain-errors';
+import { phoneDigits, PHONE_RULE } from '../../common/validation/phone-number';
 import { BackgroundFailures } from '../../infra/metrics/background-failures';
 import { QueueName } from '../../infra/queues/queue-catalogue';
 import { QueuesService } from '../../infra/queues/queues.service';
@@ -8,9 +9,10 @@ import { PoolStatsService } from './pool-stats.service';
 import { SessionCommandBus } from './runtime/session-command-bus';
 import { SessionLeaseService } from './runtime/session-lease.service';
 import type { CreateSessionDto, SessionConfigDto } from './sessions.dto';
+import { mergeSessionConfig, newSessionConfig } from './session-config';
 import { SessionRepository, type SessionPatch } from './session.repository';
 import { toSessionView, type SessionView } from './session.view';
-import type { DesiredState, SessionAction, SessionRecord, StoredSessionConfig } from './session.types';
+import type { DesiredState, SessionAction, SessionRecord } from './session.types';
 
 const PAIRING_TIMEOUT_MS = 20_000;
 
@@ -45,7 +47,7 @@ export class SessionsService {
 
   async create(dto: CreateSessionDto): Promise<SessionView> {
     const start = dto.start ?? true;
-    const record = await this.sessions.create(dto.name, toStoredConfig(dto.config), start ? 'RUNNING' : 'STOPPED');
+    const record = await this.sessions.create(dto.name, newSessionConfig(dto.config, this.config), start ? 'RUNNING' : 'STOPPED');
     if (!record) throw new ConflictError(`A session named "${dto.name}" already exists`);
     if (start) await this.trigger(record, { queue: QueueName.SessionInit, reason: 'start' });
     return this.view(record);
@@ -62,9 +64,7 @@ export class SessionsService {
 
   async patch(name: string, config: SessionConfigDto): Promise<SessionView> {
     const record = await this.require(name);
-    const merged: StoredSessionConfig = { ...record.config, ...toStoredConfig(config) };
-    if (config.humanize) merged.humanize = { ...record.config.humanize, ...config.humanize };
-    return this.view(await this.updateOr404(record, { config: merged }));
+    return this.view(await this.updateOr404(record, { config: mergeSessionConfig(record.config, config, this.config) }));
   }
 
   start(name: string): Promise<SessionView> {
@@ -110,7 +110,8 @@ export class SessionsService {
 
   async pairingCode(name: string, phoneNumber: string): Promise<{ code: string }> {
     const record = await this.require(name);
-    const phone = phoneNumber.replace(/\D/g, '');
+    const phone = phoneDigits(phoneNumber);
+    if (!phone) throw new ValidationError(`phoneNumber ${PHONE_RULE}`, [{ field: 'phoneNumber', message: PHONE_RULE }]);
     const owner = await this.leases.holder(record.id);
     if (!owner) throw new ConflictError(`Session "${name}" is ${record.status}: start it before requesting a pairing code`);
     const reply = await this.commands.request({ type: 'pairing-code', sessionId: record.id, target: owner, phone }, PAIRING_TIMEOUT_MS);
@@ -204,9 +205,4 @@ export class SessionsService {
 function positionOf(queued: string[], name: string): number | null {
   const index = queued.indexOf(name);
   return index === -1 ? null : index + 1;
-}
-
-function toStoredConfig(config: SessionConfigDto | undefined): StoredSessionConfig {
-  if (!config) return {};
-  return JSON.parse(JSON.stringify(config)) as StoredSessionConfig;
 }

@@ -11,6 +11,7 @@ import {
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
 import type { AsyncLocalStorage } from 'node:async_hooks';
+import { phoneDigits, PHONE_RULE } from '../../../../common/validation/phone-number';
 import type { Logger } from 'pino';
 import type {
   DownloadedMedia,
@@ -257,8 +258,9 @@ export class BaileysConnection implements EngineConnection {
 
   async requestPairingCode(phone: string): Promise<string> {
     this.assertUsable();
-    const digits = phone.replace(/\D/g, '');
-    if (!/^\d{6,15}$/.test(digits)) throw new Error('phone must be 6 to 15 digits in international format');
+    // The same rule the API validates with (one place: common/validation/phone-number.ts).
+    const digits = phoneDigits(phone);
+    if (!digits) throw new Error(`phone must be ${PHONE_RULE}`);
     if (this.isPaired()) throw new Error('session is already paired');
     // The server is ready for a pairing code once it sent the pairing refs (first QR).
     await this.waitForFirstQr();
