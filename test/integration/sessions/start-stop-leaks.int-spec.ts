@@ -1,7 +1,9 @@
-import { EventBus } from '../../../src/infra/events/event-bus';
+import { SandboxNetwork } from '../../../src/modules/sandbox/network/sandbox-network';
+import { SessionLeaseService } from '../../../src/modules/sessions/runtime/session-lease.service';
 import { SessionRuntime } from '../../../src/modules/sessions/runtime/session-runtime.service';
 import { sessionsApi } from '../../helpers/sessions-api';
 import { startTestApp, type TestApp } from '../../helpers/test-app';
+import { recordSessionEvents } from '../../helpers/session-events';
 import { waitFor } from '../../helpers/test-env';
 
 /** Resources Node reports as active (timers, sockets, ...), counted by type. */
@@ -26,7 +28,8 @@ describe('start/stop one session many times', () => {
   it(`leaves no timers, listeners, sockets or cache entries behind after ${CYCLES} cycles`, async () => {
     const api = sessionsApi(t);
     const runtime = t.app.get(SessionRuntime);
-    const bus = t.app.get(EventBus);
+    const leases = t.app.get(SessionLeaseService);
+    const network = t.app.get(SandboxNetwork);
     await api.create('loop');
     await api.pair('loop', '5511920000001');
     await api.action('loop', 'stop');
@@ -39,19 +42,28 @@ describe('start/stop one session many times', () => {
     await api.waitForStatus('loop', 'STOPPED');
     await waitFor(() => runtime.liveSessions().length === 0, 'runtime to drop the session');
     const baseline = activeResources();
-    const listeners = bus.listenerCount('session.status');
+    const events = recordSessionEvents(t);
+    let cachesWhileLive: Record<string, number> = {};
 
     for (let i = 0; i < CYCLES; i++) {
       expect((await api.action('loop', 'start')).status).toBe(202);
       await api.waitForStatus('loop', 'WORKING');
+      if (i === CYCLES - 1) cachesWhileLive = runtime.cacheSizes();
       expect((await api.action('loop', 'stop')).status).toBe(202);
       await api.waitForStatus('loop', 'STOPPED');
     }
 
     await waitFor(() => runtime.liveSessions().length === 0, 'runtime to drop the session');
+    // The caches exist while the session runs (the check below is not vacuous) and go with it.
+    expect(Object.keys(cachesWhileLive).length).toBeGreaterThan(0);
     expect(runtime.cacheSizes()).toEqual({});
     expect(runtime.pool.active).toBe(0);
-    expect(bus.listenerCount('session.status')).toBe(listeners);
+    expect(leases.heldCount).toBe(0);
+    await waitFor(() => network.sessionConnections('loop') === 0, 'the sandbox to see no socket of the session');
+    // Every cycle announced exactly its own transitions, once each (no duplicates, none lost).
+    const statuses = events.statusesOf('loop').map((e) => e.status);
+    events.stop();
+    expect(statuses).toEqual(Array.from({ length: CYCLES }, () => ['STARTING', 'WORKING', 'STOPPED']).flat());
     // Sockets and timers settle back to the baseline (a few in-flight HTTP keep-alives may linger briefly).
     const settled = await waitFor(() => {
       const now = activeResources();
