@@ -81,6 +81,8 @@ describe('sessions across two worker processes', () => {
     const before = await owners(ids);
     for (const id of ids) expect(['w1', 'w2']).toContain(before.get(id));
     for (const name of names) expect(network.sessionState(name)).toBe('online');
+    // Exactly one worker connects each session: counted where it matters, at (fake) WhatsApp.
+    expect(names.map((name) => network.sessionConnections(name))).toEqual(names.map(() => 1));
 
     // Kill the owner of mw1 without any chance to clean up.
     const victim = before.get(ids[0])!;
@@ -98,5 +100,6 @@ describe('sessions across two worker processes', () => {
     }
     const after = await owners(ids);
     for (const id of ids) expect(after.get(id)).toBe(survivor);
+    expect(names.map((name) => network.sessionConnections(name))).toEqual(names.map(() => 1));
   });
 });

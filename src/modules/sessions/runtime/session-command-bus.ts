@@ -47,6 +47,8 @@ export class SessionCommandBus implements OnModuleDestroy {
     const waiter = this.redis.createBlockingClient();
     try {
       const pending = waiter.blpop(replyTo, Math.max(1, Math.ceil(timeoutMs / 1000)));
+      // If publishing fails, the wait is abandoned (disconnect below rejects it): never unhandled.
+      pending.catch(() => undefined);
       await this.publish({ ...command, replyTo } as SessionCommand);
       const res = await pending;
       return res ? (JSON.parse(res[1]) as CommandReply) : null;

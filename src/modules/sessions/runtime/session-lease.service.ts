@@ -47,7 +47,10 @@ export class SessionLeaseService {
   /** Starts the renewal loop; `onLost` is called once for each lease given up. */
   startRenewal(onLost: (sessionId: string, reason: string) => void): void {
     this.onLost = onLost;
-    this.timer ??= setInterval(() => void this.renewAll(), Math.max(250, Math.floor(this.ttlMs / 6)));
+    this.timer ??= setInterval(
+      () => this.renewAll().catch((error: unknown) => this.logger.error({ err: error }, 'lease renewal pass failed')),
+      Math.max(250, Math.floor(this.ttlMs / 6)),
+    );
     this.timer.unref();
   }
 

@@ -188,7 +188,7 @@ export class BaileysConnection implements EngineConnection {
       this.isOpen = false;
       const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
       this.emitClose(classifyDisconnect(error?.output?.statusCode, error?.message, this.closedByUs));
-      void this.release();
+      this.release().catch((error: unknown) => this.log.error({ err: String(error) }, 'releasing the connection failed'));
     }
   }
 
