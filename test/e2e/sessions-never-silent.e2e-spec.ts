@@ -41,4 +41,18 @@ describe('a session never goes silent (428 then 401, repeatedly)', () => {
       expect({ round, lastError: out.lastError }).toEqual({ round, lastError: expect.stringContaining('401') });
     }
   }, 300_000);
+
+  // The 401 lands the moment the reconnected socket has logged in, while Baileys is still
+  // finishing its login (the window where it reported "error in validating connection").
+  it(`${ROUNDS} rounds with the 401 right at the reconnected login also end LOGGED_OUT`, async () => {
+    await api.create('eager');
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round > 0) expect((await api.action('eager', 'start')).status).toBe(202);
+      await api.pair('eager', `55119920000${String(round).padStart(2, '0')}`);
+      expect((await api.disconnect('eager', 428)).status).toBe(200);
+      await waitFor(async () => (await api.disconnect('eager', 401)).status === 200, `round ${round}: a 401 on the reconnected socket`, 20_000, 5);
+      const out = await api.waitForStatus('eager', 'LOGGED_OUT', 20_000);
+      expect({ round, lastError: out.lastError }).toEqual({ round, lastError: expect.stringContaining('401') });
+    }
+  }, 300_000);
 });

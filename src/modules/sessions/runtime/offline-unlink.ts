@@ -7,7 +7,10 @@ export interface UnlinkOptions {
   auth: AuthStateStore;
   sessionId: string;
   sessionName: string;
+  /** Bounds the whole unlink, the auth-state load included. */
   timeoutMs: number;
+  /** Closing a socket that arrived after the timeout failed (nobody awaits it any more). */
+  onLateFailure(error: unknown): void;
 }
 
 /**
@@ -21,7 +24,8 @@ export async function unlinkWithStoredCredentials(options: UnlinkOptions): Promi
   if ((await options.auth.loadCreds()) === null) return 'nothing-to-unlink';
   let settle!: (outcome: Outcome) => void;
   const outcome = new Promise<Outcome>((resolve) => (settle = resolve));
-  const connection = await options.engine.connect({
+  const timer = setTimeout(() => settle({ kind: 'timeout' }), options.timeoutMs);
+  const connecting = options.engine.connect({
     sessionId: options.sessionId,
     sessionName: options.sessionName,
     auth: options.auth,
@@ -31,7 +35,19 @@ export async function unlinkWithStoredCredentials(options: UnlinkOptions): Promi
       else if (event.type === 'close') settle({ kind: 'close', disconnect: event.disconnect });
     },
   });
-  const timer = setTimeout(() => settle({ kind: 'timeout' }), options.timeoutMs);
+  let connection: Awaited<typeof connecting>;
+  try {
+    const first = await Promise.race([connecting, outcome]);
+    if ('kind' in first) {
+      // Timed out while the engine was still loading the auth state: close the socket if one comes.
+      connecting.then((late) => late.close()).catch(options.onLateFailure);
+      throw new Error(`WhatsApp did not open the connection within ${options.timeoutMs} ms`);
+    }
+    connection = first;
+  } catch (error) {
+    clearTimeout(timer);
+    throw error;
+  }
   try {
     const result = await outcome;
     switch (result.kind) {

@@ -77,6 +77,8 @@ export class SessionDriver {
   private qrCount = 0;
   private restartsWithoutOpen = 0;
   private handledActionSeq: number;
+  /** The LOGOUT this driver carried out: a row read before its completion was written must not log out again. */
+  private handledLogoutSeq: number | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private deadlineTimer: NodeJS.Timeout | null = null;
   private ended = false;
@@ -108,7 +110,8 @@ export class SessionDriver {
   start(row: SessionRecord): Promise<void> {
     return this.op(async () => {
       if (row.pendingAction === 'LOGOUT' || row.pendingAction === 'DELETE' || row.desiredState === 'STOPPED') return this.applyRow(row);
-      const trial = row.status === 'FAILED' && row.circuitState !== 'CLOSED';
+      // An open circuit whose trial came (FAILED, or QUEUED when it found no slot at the time).
+      const trial = row.circuitState !== 'CLOSED';
       if (trial) this.circuit.beginTrial();
       const restart = row.pendingAction === 'RESTART';
       await this.write({
@@ -229,7 +232,7 @@ export class SessionDriver {
   private async applyRow(row: SessionRecord | null): Promise<void> {
     if (!row) return this.finish(true); // deleted under us: nothing to write
     if (row.leaseEpoch !== this.epoch) return this.abandon(`another worker took the session (epoch ${row.leaseEpoch}, ours ${this.epoch})`);
-    if (row.pendingAction === 'DELETE' || row.pendingAction === 'LOGOUT') return this.logoutAndWipe(row);
+    if (row.pendingAction === 'DELETE' || (row.pendingAction === 'LOGOUT' && row.actionSeq !== this.handledLogoutSeq)) return this.logoutAndWipe(row);
     if (row.desiredState === 'STOPPED') return this.stopHere();
     if (row.pendingAction === 'RESTART' && row.actionSeq !== this.handledActionSeq) return this.restart(row.actionSeq);
     // Desired RUNNING: make sure something is in flight, and that the row shows where we are.
@@ -293,6 +296,7 @@ export class SessionDriver {
       },
       clearActionSeq: seq,
     });
+    this.handledLogoutSeq = seq;
     if (row.desiredState !== 'RUNNING') return this.finish(true);
     // "logout, then start": a fresh pairing.
     this.handledActionSeq = seq;
@@ -311,6 +315,7 @@ export class SessionDriver {
           sessionId: this.id,
           sessionName: this.name,
           timeoutMs: ATTEMPT_DEADLINE_MS,
+          onLateFailure: (error) => this.deps.background.record('session unlink cleanup', error, { session: this.name }),
         });
         return null;
       } catch (error) {

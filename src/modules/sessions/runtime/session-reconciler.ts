@@ -10,6 +10,8 @@ import { workFor } from './session-work';
 
 /** Rows read per page while looking for work: bounded memory whatever the number of sessions. */
 const PAGE = 200;
+/** How long a pass waits for one local session to converge before moving on (it goes on in its driver). */
+const CONVERGE_WAIT_MS = 5000;
 /** A freed slot triggers a pass this soon (coalescing several frees). */
 const WAKE_DELAY_MS = 50;
 
@@ -105,7 +107,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     const drivers = this.runtime.liveSessions();
     if (!drivers.length) return;
     const rows = new Map((await this.sessions.findManyByIds(drivers.map((d) => d.id))).map((r) => [r.id, r]));
-    await Promise.all(drivers.map((driver) => driver.converge(rows.get(driver.id) ?? null).catch((error: unknown) => this.failed(driver.name, error))));
+    await Promise.all(drivers.map((driver) => this.bounded(driver.name, driver.converge(rows.get(driver.id) ?? null))));
   }
 
   /** Non-QUEUED sessions needing a worker; returns the ones that should run but found no slot here. */
@@ -160,6 +162,14 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   /** One session's trouble must not stop the pass for the others. */
   private async guard(row: SessionRecord, fn: () => Promise<unknown>): Promise<void> {
     await fn().catch((error: unknown) => this.failed(row.name, error));
+  }
+
+  /** One slow session (a logout in progress, a stuck socket) must not hold the pass for the others. */
+  private async bounded(session: string, work: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const done = work.catch((error: unknown) => this.failed(session, error));
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, CONVERGE_WAIT_MS)))]);
+    clearTimeout(timer);
   }
 
   private failed(session: string, error: unknown): void {

@@ -154,7 +154,8 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
 
   /**
    * Takes a session here: a slot (none needed to unlink), the Redis lease, then
-   * the fencing epoch. False when it was taken elsewhere meanwhile or no slot is free.
+   * the fencing epoch, and hands it to a new driver (which starts in the
+   * background). False when it was taken elsewhere meanwhile or no slot is free.
    */
   async adopt(row: SessionRecord, work: 'run' | 'unlink'): Promise<boolean> {
     const id = row.id;
@@ -173,9 +174,14 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
       const driver = new SessionDriver(this.deps, fresh);
       this.drivers.set(id, driver);
       this.adopting.delete(id);
+      const rekick = this.kickedWhileAdopting.delete(id);
       this.publishPool();
-      await driver.start(fresh);
-      if (this.kickedWhileAdopting.delete(id)) await driver.converge(await this.sessions.findById(id));
+      // The driver works on its own queue (a logout may take a minute): whoever adopted does not wait for it.
+      const work = (async () => {
+        await driver.start(fresh);
+        if (rekick) await driver.converge(await this.sessions.findById(id));
+      })();
+      this.background.track('session start', work, { session: fresh.name });
       return true;
     } catch (error) {
       if (!this.drivers.has(id)) await this.giveBack(id, acquired);
