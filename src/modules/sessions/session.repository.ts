@@ -216,7 +216,7 @@ export class SessionRepository {
         OR: [
           { pendingAction: { in: ['LOGOUT', 'DELETE'] } },
           { desiredState: 'STOPPED', status: { in: ['QUEUED', ...LIVE_STATUSES] } },
-          { desiredState: 'RUNNING', status: { not: 'QUEUED' }, NOT: { status: 'FAILED', circuitState: 'OPEN', nextReconnectAt: { gt: now } } },
+          { desiredState: 'RUNNING', status: { not: 'QUEUED' }, NOT: { status: 'FAILED', circuitState: 'OPEN', nextReconnectAt: { not: null, gt: now } } },
         ],
       },
       orderBy: { id: 'asc' },
@@ -225,12 +225,21 @@ export class SessionRepository {
     return rows.map(toRecord);
   }
 
-  /** One page of the pool's FIFO (QUEUED, desired RUNNING) after `afterId` in (queuedAt, id) order. */
-  async queuedPage(excludeIds: string[], afterId: string | null, limit: number): Promise<SessionRecord[]> {
+  /**
+   * One page of the pool's FIFO (QUEUED, desired RUNNING) in (queuedAt, id)
+   * order, strictly after `after` (the last row of the previous page as it was
+   * read: it may have been adopted since). Keyset paging in SQL.
+   */
+  async queuedPage(excludeIds: string[], after: Pick<SessionRecord, 'id' | 'queuedAt'> | null, limit: number): Promise<SessionRecord[]> {
+    // PostgreSQL sorts NULLs last in ascending order: after a NULL only NULLs with a greater id follow.
+    const afterClause: Prisma.SessionWhereInput | undefined = !after
+      ? undefined
+      : after.queuedAt === null
+        ? { queuedAt: null, id: { gt: after.id } }
+        : { OR: [{ queuedAt: { gt: after.queuedAt } }, { queuedAt: after.queuedAt, id: { gt: after.id } }, { queuedAt: null }] };
     const rows = await this.prisma.session.findMany({
-      where: { status: 'QUEUED', desiredState: 'RUNNING', deletedAt: null, id: { notIn: excludeIds } },
-      orderBy: [{ queuedAt: 'asc' }, { id: 'asc' }],
-      ...(afterId ? { cursor: { id: afterId }, skip: 1 } : {}),
+      where: { status: 'QUEUED', desiredState: 'RUNNING', deletedAt: null, id: { notIn: excludeIds }, ...(afterClause ? { AND: [afterClause] } : {}) },
+      orderBy: [{ queuedAt: { sort: 'asc', nulls: 'last' } }, { id: 'asc' }],
       take: limit,
     });
     return rows.map(toRecord);

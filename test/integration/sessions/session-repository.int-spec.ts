@@ -11,6 +11,7 @@ import {
   type SessionRecord,
   type SessionStatus,
 } from '../../../src/modules/sessions/session.types';
+import { workFor } from '../../../src/modules/sessions/runtime/session-work';
 import { query } from '../../helpers/db-query';
 import { createTestEnv, type TestEnv } from '../../helpers/test-env';
 
@@ -424,6 +425,14 @@ describe('SessionRepository (PostgreSQL)', () => {
       expect(ids(await repo.needingWork([], null, 100, new Date(due.getTime() + 1)))).not.toContain(stopping.id);
     });
 
+    // workFor (session-work.ts) treats an OPEN circuit without nextReconnectAt as due ("run"):
+    // needingWork must not hide such a row, or no worker ever looks at it again.
+    it('returns a FAILED row with an OPEN circuit and no nextReconnectAt (agrees with workFor)', async () => {
+      const row = await make('RUNNING', { status: 'FAILED', circuitState: 'OPEN', nextReconnectAt: null });
+      expect(workFor(row, new Date())).toBe('run');
+      expect(ids(await repo.needingWork([], null, 100, new Date()))).toEqual([row.id]);
+    });
+
     it('leaves out excludeIds', async () => {
       const rows = await Promise.all(Array.from({ length: 5 }, () => make('RUNNING', { status: 'WORKING' })));
       const excluded = [rows[1]!.id, rows[3]!.id];
@@ -487,12 +496,12 @@ describe('SessionRepository (PostgreSQL)', () => {
 
     async function pageAll(excludeIds: string[], limit: number, between?: (page: SessionRecord[]) => Promise<void>) {
       const seen: string[] = [];
-      let after: string | null = null;
+      let after: SessionRecord | null = null;
       for (let guard = 0; guard < 50; guard++) {
-        const page = await repo.queuedPage(excludeIds, after, limit);
+        const page: SessionRecord[] = await repo.queuedPage(excludeIds, after, limit);
         if (!page.length) break;
         seen.push(...page.map((r) => r.id));
-        after = page[page.length - 1]!.id;
+        after = page[page.length - 1]!;
         if (between) await between(page);
       }
       return seen;
@@ -522,7 +531,7 @@ describe('SessionRepository (PostgreSQL)', () => {
       expect(seen).toEqual(order.map((r) => r.id));
     });
 
-    // The reconciler's takeQueued passes the last row of the previous page as afterId after
+    // The reconciler's takeQueued passes the last row of the previous page (as it read it) after
     // adopting it: by then that row is live here (in excludeIds), STARTING, and its queuedAt is null.
     it('continues after a cursor row that was adopted meanwhile (excluded, STARTING, queuedAt null)', async () => {
       const order = await fifo(9);

@@ -68,3 +68,22 @@ export async function unlinkWithStoredCredentials(options: UnlinkOptions): Promi
     await connection.close();
   }
 }
+
+/**
+ * `unlinkWithStoredCredentials` with a few tries and backoff between them (a
+ * WhatsApp blip must not leave a device linked). Never rejects: null when
+ * done, otherwise the last error's message, for the caller's lastError.
+ */
+export async function unlinkWithRetries(options: UnlinkOptions, attempts: number, backoffMs: (attempt: number) => number): Promise<string | null> {
+  let lastError: string | null = null;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      await unlinkWithStoredCredentials(options);
+      return null;
+    } catch (error) {
+      lastError = (error as Error).message;
+      if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
+    }
+  }
+  return lastError;
+}

@@ -7,8 +7,9 @@ import type { SessionHooks } from '../session-hooks';
 import type { SessionRepository } from '../session.repository';
 import type { SessionRecord, SessionStatus } from '../session.types';
 import type { AuthStateStores } from './auth-state-stores';
+import { DriverTimers } from './driver-timers';
 import { InboundRelay } from './inbound-relay';
-import { unlinkWithStoredCredentials } from './offline-unlink';
+import { unlinkWithRetries } from './offline-unlink';
 import { ReconnectCircuit } from './reconnect-circuit';
 import { backoffDelay, decideReconnect } from './reconnect-policy';
 import { SerialQueue } from './serial-queue';
@@ -79,8 +80,7 @@ export class SessionDriver {
   private handledActionSeq: number;
   /** The LOGOUT this driver carried out: a row read before its completion was written must not log out again. */
   private handledLogoutSeq: number | null = null;
-  private retryTimer: NodeJS.Timeout | null = null;
-  private deadlineTimer: NodeJS.Timeout | null = null;
+  private readonly timers = new DriverTimers();
   private ended = false;
 
   constructor(
@@ -151,7 +151,7 @@ export class SessionDriver {
       this.circuit.reset();
       await this.write({ status: this.status, patch: { circuitState: 'CLOSED', circuitFailures: 0 } });
       if (this.phase === 'waiting') {
-        this.clearRetryTimer();
+        this.timers.clearRetry();
         await this.connect();
       }
     });
@@ -305,25 +305,16 @@ export class SessionDriver {
     await this.connect();
   }
 
-  private async unlinkOffline(): Promise<string | null> {
-    let lastError: string | null = null;
-    for (let attempt = 1; attempt <= UNLINK_ATTEMPTS; attempt++) {
-      try {
-        await unlinkWithStoredCredentials({
-          engine: this.deps.engine,
-          auth: this.deps.auth.forSession(this.id),
-          sessionId: this.id,
-          sessionName: this.name,
-          timeoutMs: ATTEMPT_DEADLINE_MS,
-          onLateFailure: (error) => this.deps.background.record('session unlink cleanup', error, { session: this.name }),
-        });
-        return null;
-      } catch (error) {
-        lastError = (error as Error).message;
-        if (attempt < UNLINK_ATTEMPTS) await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, this.deps.config.RECONNECT_BASE_MS, 10_000)));
-      }
-    }
-    return lastError;
+  private unlinkOffline(): Promise<string | null> {
+    const options = {
+      engine: this.deps.engine,
+      auth: this.deps.auth.forSession(this.id),
+      sessionId: this.id,
+      sessionName: this.name,
+      timeoutMs: ATTEMPT_DEADLINE_MS,
+      onLateFailure: (error: unknown) => this.deps.background.record('session unlink cleanup', error, { session: this.name }),
+    };
+    return unlinkWithRetries(options, UNLINK_ATTEMPTS, (attempt) => backoffDelay(attempt, this.deps.config.RECONNECT_BASE_MS, 10_000));
   }
 
   // ----------------------------------------------------------- connecting
@@ -337,7 +328,7 @@ export class SessionDriver {
    */
   private async connect(): Promise<void> {
     if (this.ended || this.connection || this.phase === 'connecting') return;
-    this.clearRetryTimer();
+    this.timers.clearRetry();
     const generation = ++this.generation;
     this.phase = 'connecting';
     this.armDeadline(generation);
@@ -356,7 +347,7 @@ export class SessionDriver {
         (error: unknown) =>
           this.op(async () => {
             if (this.ended || generation !== this.generation) return;
-            this.clearDeadline();
+            this.timers.clearDeadline();
             this.phase = 'idle';
             // Auth state could not be read (or similar): never fall back to fresh creds.
             await this.attemptFailed('unknown', `could not start the connection: ${(error as Error).message}`);
@@ -393,7 +384,7 @@ export class SessionDriver {
   }
 
   private async onQr(value: string, expiresAt: Date): Promise<void> {
-    this.clearDeadline();
+    this.timers.clearDeadline();
     this.phase = 'pairing';
     this.qrCount += 1;
     if (this.qrCount > this.deps.config.QR_MAX_ATTEMPTS) {
@@ -403,7 +394,7 @@ export class SessionDriver {
   }
 
   private async onOpen(me: EngineMe): Promise<void> {
-    this.clearDeadline();
+    this.timers.clearDeadline();
     this.phase = 'open';
     this.restartsWithoutOpen = 0;
     this.qrCount = 0;
@@ -419,7 +410,7 @@ export class SessionDriver {
 
   private async onClose(disconnect: EngineDisconnect): Promise<void> {
     const wasOpen = this.phase === 'open';
-    this.clearDeadline();
+    this.timers.clearDeadline();
     this.connection = null;
     this.phase = 'idle';
     const decision = decideReconnect(disconnect.kind, disconnect.message);
@@ -460,14 +451,12 @@ export class SessionDriver {
       },
     });
     this.phase = 'waiting';
-    this.clearRetryTimer();
     const generation = this.generation;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
+    this.timers.armRetry(delay, () =>
       this.enqueue('reconnect timer', async () => {
         if (generation === this.generation && this.phase === 'waiting') await this.connect();
-      });
-    }, delay);
+      }),
+    );
   }
 
   /**
@@ -502,15 +491,13 @@ export class SessionDriver {
   }
 
   private armDeadline(generation: number): void {
-    this.clearDeadline();
-    this.deadlineTimer = setTimeout(() => {
-      this.deadlineTimer = null;
+    this.timers.armDeadline(ATTEMPT_DEADLINE_MS, () =>
       this.enqueue('attempt deadline', async () => {
         if (generation !== this.generation || this.phase !== 'connecting') return;
         await this.dropConnection();
         await this.attemptFailed('connection_lost', `no answer from WhatsApp within ${ATTEMPT_DEADLINE_MS / 1000} s of connecting`);
-      });
-    }, ATTEMPT_DEADLINE_MS);
+      }),
+    );
   }
 
   // ------------------------------------------------------------ plumbing
@@ -546,7 +533,7 @@ export class SessionDriver {
 
   /** Forgets the current socket without closing it (the caller closes it its own way, e.g. logout). */
   private detachConnection(): void {
-    this.clearDeadline();
+    this.timers.clearDeadline();
     this.connection = null;
     this.generation += 1;
     this.phase = 'idle';
@@ -555,7 +542,7 @@ export class SessionDriver {
   private async dropConnection(): Promise<void> {
     const connection = this.connection;
     this.detachConnection();
-    this.clearRetryTimer();
+    this.timers.clearRetry();
     if (connection) await connection.close().catch((error: unknown) => this.log.warn(`session ${this.name}: closing the socket failed: ${String(error)}`));
   }
 
@@ -567,15 +554,5 @@ export class SessionDriver {
     await this.inbound.drain();
     this.context.clear();
     await this.deps.released(this, handBack);
-  }
-
-  private clearRetryTimer(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-  }
-
-  private clearDeadline(): void {
-    if (this.deadlineTimer) clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = null;
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { RedisLockService, type Lease } from '../../../infra/locks/redis-lock.service';
+import { withTimeout } from '../../../infra/redis/redis.module';
 
 const leaseName = (sessionId: string) => `session:${sessionId}`;
 
@@ -44,12 +45,16 @@ export class SessionLeaseService {
     return this.ttlMs - Math.floor(this.ttlMs / 4);
   }
 
+  get renewIntervalMs(): number {
+    return Math.max(250, Math.floor(this.ttlMs / 6));
+  }
+
   /** Starts the renewal loop; `onLost` is called once for each lease given up. */
   startRenewal(onLost: (sessionId: string, reason: string) => void): void {
     this.onLost = onLost;
     this.timer ??= setInterval(
       () => this.renewAll().catch((error: unknown) => this.logger.error({ err: error }, 'lease renewal pass failed')),
-      Math.max(250, Math.floor(this.ttlMs / 6)),
+      this.renewIntervalMs,
     );
     this.timer.unref();
   }
@@ -121,7 +126,8 @@ export class SessionLeaseService {
   private async renewOne(sessionId: string, held: HeldLease): Promise<void> {
     let outcome: Awaited<ReturnType<RedisLockService['renewOrReclaim']>> | 'error';
     try {
-      outcome = await this.locks.renewOrReclaim(held.lease, this.ttlMs);
+      // Bounded: a Redis that stopped answering must count as unconfirmed, not stall every later pass.
+      outcome = await withTimeout(this.locks.renewOrReclaim(held.lease, this.ttlMs), this.renewIntervalMs, 'lease renewal timed out');
     } catch {
       outcome = 'error';
     }

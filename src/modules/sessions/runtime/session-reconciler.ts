@@ -134,11 +134,11 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
 
   /** The pool's FIFO, oldest first, while slots are free. */
   private async takeQueued(): Promise<void> {
-    let after: string | null = null;
+    let after: SessionRecord | null = null;
     while (this.runtime.pool.free > 0 && !this.runtime.isShuttingDown) {
       const page = await this.sessions.queuedPage(this.localIds(), after, Math.max(10, this.runtime.pool.free * 2));
       if (!page.length) return;
-      after = page[page.length - 1]!.id;
+      after = page[page.length - 1]!;
       for (const row of await this.unheld(page)) {
         if (this.runtime.pool.free === 0) return;
         await this.guard(row, () => this.runtime.adopt(row, 'run'));
