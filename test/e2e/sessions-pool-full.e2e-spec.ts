@@ -1,7 +1,6 @@
 import { authRowCount, query } from '../helpers/db-query';
 import { sessionsApi } from '../helpers/sessions-api';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-import { waitFor } from '../helpers/test-env';
 
 /**
  * A realistic full pool, with the default status debounce: the QUEUED FIFO

@@ -1,23 +1,11 @@
-import { Logger } from '@nestjs/common';
-import type { AppConfig } from '../../../config';
 import { ConflictError } from '../../../common/errors/domain-errors';
-import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
-import type { EngineConnection, EngineDisconnect, EngineEvent, EngineMe, WhatsAppEngine } from '../engine/whatsapp-engine.port';
-import type { SessionHooks } from '../session-hooks';
-import type { SessionRepository } from '../session.repository';
+import type { EngineConnection, EngineDisconnect, EngineEvent, EngineMe } from '../engine/whatsapp-engine.port';
 import type { SessionRecord, SessionStatus } from '../session.types';
-import type { AuthStateStores } from './auth-state-stores';
-import { DriverTimers } from './driver-timers';
-import { InboundRelay } from './inbound-relay';
+import { DriverCore } from './driver-core';
 import { unlinkWithRetries } from './offline-unlink';
-import { ReconnectCircuit } from './reconnect-circuit';
 import { backoffDelay, decideReconnect } from './reconnect-policy';
-import { SerialQueue } from './serial-queue';
-import { SessionChannel } from './session-channel';
-import { SessionContext } from './session-context';
-import type { SessionMetrics } from './session-metrics';
-import type { SessionStatusPublisher } from './session-status.publisher';
-import { StatusWriter, type StatusUpdate } from './status-writer';
+
+export { type DriverDeps } from './driver-core';
 
 /** No QR, open or close this long after a socket was created: the attempt is dead (never wait forever). */
 const ATTEMPT_DEADLINE_MS = 45_000;
@@ -25,27 +13,6 @@ const ATTEMPT_DEADLINE_MS = 45_000;
 const MAX_RESTARTS_WITHOUT_OPEN = 3;
 /** Tries to unlink a device at WhatsApp before the credentials are wiped anyway. */
 const UNLINK_ATTEMPTS = 3;
-
-/** What the driver needs from the rest of the runtime. */
-export interface DriverDeps {
-  config: AppConfig;
-  engine: WhatsAppEngine;
-  auth: AuthStateStores;
-  sessions: SessionRepository;
-  publisher: SessionStatusPublisher;
-  hooks: SessionHooks;
-  metrics: SessionMetrics;
-  background: BackgroundFailures;
-  /** True while this worker still holds the session's Redis lease. */
-  isLeased(sessionId: string): boolean;
-  /** The driver is done here: free its slot; hand the lease back (true) or just forget it (false). */
-  released(driver: SessionDriver, handBack: boolean): Promise<void>;
-}
-
-/** Another worker owns the session now (the fenced write changed nothing). */
-class FencedOutError extends Error {}
-
-type Phase = 'idle' | 'connecting' | 'pairing' | 'open' | 'waiting';
 
 /**
  * One live session on its owner worker. Everything that happens to the session
@@ -58,52 +25,7 @@ type Phase = 'idle' | 'connecting' | 'pairing' | 'open' | 'waiting';
  * Inbound messages and receipts have their own ordered queue, so recording
  * them never waits behind (or delays) a reconnect.
  */
-export class SessionDriver {
-  readonly id: string;
-  readonly name: string;
-  private readonly log = new Logger('SessionDriver');
-  private readonly ops = new SerialQueue();
-  private readonly writer: StatusWriter;
-  private readonly context: SessionContext;
-  private readonly inbound: InboundRelay;
-  private readonly epoch: number;
-  private circuit: ReconnectCircuit;
-  private persisted: SessionStatus;
-  private status: SessionStatus;
-  private phase: Phase = 'idle';
-  private connection: EngineConnection | null = null;
-  /** Bumped per socket: events and timers of an older socket are ignored. */
-  private generation = 0;
-  private reconnectAttempts: number;
-  private qrCount = 0;
-  private restartsWithoutOpen = 0;
-  private handledActionSeq: number;
-  /** The LOGOUT this driver carried out: a row read before its completion was written must not log out again. */
-  private handledLogoutSeq: number | null = null;
-  private readonly timers = new DriverTimers();
-  private ended = false;
-
-  constructor(
-    private readonly deps: DriverDeps,
-    row: SessionRecord,
-  ) {
-    this.id = row.id;
-    this.name = row.name;
-    this.epoch = row.leaseEpoch;
-    this.persisted = row.status;
-    this.status = row.status;
-    this.reconnectAttempts = row.reconnectAttempts;
-    this.handledActionSeq = row.actionSeq;
-    this.circuit = new ReconnectCircuit(deps.config.CIRCUIT_BREAKER_THRESHOLD, { state: row.circuitState, failures: row.circuitFailures });
-    this.context = new SessionContext(row.name);
-    this.inbound = new InboundRelay({ id: row.id, name: row.name }, this.context, deps.hooks, deps.metrics);
-    this.writer = new StatusWriter(
-      deps.config.STATUS_DEBOUNCE_MS,
-      (update) => this.persist(update),
-      (flush) => this.enqueue('debounced status write', flush),
-    );
-  }
-
+export class SessionDriver extends DriverCore {
   // ------------------------------------------------------------ public API
 
   /** Takes the session on this worker (just adopted: lease and epoch held) and moves it towards `row`. */
@@ -192,39 +114,6 @@ export class SessionDriver {
         await this.scheduleReconnect('connection_lost', 'socket did not answer the health check');
       });
     }
-  }
-
-  /** Lease lost or fenced out: close the socket and leave the row to its new owner. Not queued: it must act now. */
-  async abandon(reason: string): Promise<void> {
-    if (this.ended) return;
-    this.log.warn(`session ${this.name}: giving the session up (${reason})`);
-    await this.finish(false);
-  }
-
-  /** Process shutdown: close the socket, keep the row as it is (desired RUNNING), hand the lease to another worker. */
-  async shutdown(): Promise<void> {
-    if (this.ended) return;
-    await this.finish(true);
-  }
-
-  /** The owner-only handle messaging sends through; null unless WORKING here under a held lease. */
-  channel(): SessionChannel | null {
-    const connection = this.connection;
-    if (this.ended || this.phase !== 'open' || !connection || !this.deps.isLeased(this.id)) return null;
-    const generation = this.generation;
-    return new SessionChannel(this.id, this.name, connection, () => !this.ended && this.phase === 'open' && this.generation === generation && this.deps.isLeased(this.id));
-  }
-
-  get currentStatus(): SessionStatus {
-    return this.status;
-  }
-
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
-  cacheSizes(): Record<string, number> {
-    return { ...this.context.sizes(), ...(this.connection?.cacheSizes() ?? {}) };
   }
 
   // ----------------------------------------------------- the wanted state
@@ -500,59 +389,4 @@ export class SessionDriver {
     );
   }
 
-  // ------------------------------------------------------------ plumbing
-
-  /** Runs `task` on the serial queue; a fenced-out write ends the driver, other errors reach the caller. */
-  private op(task: () => Promise<void>): Promise<void> {
-    return this.ops.run(async () => {
-      if (this.ended) return;
-      try {
-        await task();
-      } catch (error) {
-        if (error instanceof FencedOutError) return this.abandon(error.message);
-        throw error;
-      }
-    });
-  }
-
-  /** An operation nobody awaits (engine events, timers): failures are logged and counted. */
-  private enqueue(task: string, fn: () => Promise<void>): void {
-    this.deps.background.track(`session ${task}`, this.op(fn), { session: this.name });
-  }
-
-  private async write(update: StatusUpdate): Promise<void> {
-    this.status = update.status;
-    await this.writer.write(update);
-  }
-
-  private async persist(update: StatusUpdate): Promise<void> {
-    const record = await this.deps.publisher.write({ id: this.id, name: this.name, epoch: this.epoch }, this.persisted, update);
-    if (!record) throw new FencedOutError('the session row moved to another owner or was deleted');
-    this.persisted = record.status;
-  }
-
-  /** Forgets the current socket without closing it (the caller closes it its own way, e.g. logout). */
-  private detachConnection(): void {
-    this.timers.clearDeadline();
-    this.connection = null;
-    this.generation += 1;
-    this.phase = 'idle';
-  }
-
-  private async dropConnection(): Promise<void> {
-    const connection = this.connection;
-    this.detachConnection();
-    this.timers.clearRetry();
-    if (connection) await connection.close().catch((error: unknown) => this.log.warn(`session ${this.name}: closing the socket failed: ${String(error)}`));
-  }
-
-  private async finish(handBack: boolean): Promise<void> {
-    if (this.ended) return;
-    this.ended = true;
-    this.writer.discard();
-    await this.dropConnection();
-    await this.inbound.drain();
-    this.context.clear();
-    await this.deps.released(this, handBack);
-  }
 }

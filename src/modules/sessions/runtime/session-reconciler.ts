@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { LifecycleService } from '../../../infra/lifecycle/lifecycle.service';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
@@ -30,7 +30,6 @@ const WAKE_DELAY_MS = 50;
  */
 @Injectable()
 export class SessionReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(SessionReconciler.name);
   private timer: NodeJS.Timeout | null = null;
   private wakeTimer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;

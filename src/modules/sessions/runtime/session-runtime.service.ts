@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { NotFoundError } from '../../../common/errors/domain-errors';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
@@ -11,6 +11,7 @@ import type { SessionRecord } from '../session.types';
 import { AUTH_STATE_STORES, type AuthStateStores } from './auth-state-stores';
 import type { SessionChannel } from './session-channel';
 import { SessionCommandBus } from './session-command-bus';
+import type { DriverCore } from './driver-core';
 import { SessionDriver, type DriverDeps } from './session-driver';
 import { SessionLeaseService } from './session-lease.service';
 import { SessionMetrics } from './session-metrics';
@@ -30,7 +31,6 @@ const SHUTDOWN_CLOSE_MS = 5000;
  */
 @Injectable()
 export class SessionRuntime implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(SessionRuntime.name);
   private readonly drivers = new Map<string, SessionDriver>();
   /** Sessions being taken right now (between the slot and the driver): a second adopt must not race the first. */
   private readonly adopting = new Set<string>();
@@ -239,7 +239,7 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
     return driver;
   }
 
-  private async onReleased(driver: SessionDriver, handBack: boolean): Promise<void> {
+  private async onReleased(driver: DriverCore, handBack: boolean): Promise<void> {
     if (this.drivers.get(driver.id) === driver) this.drivers.delete(driver.id);
     this.pool.release(driver.id);
     this.publishPool();
