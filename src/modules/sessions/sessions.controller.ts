@@ -78,7 +78,7 @@ export class SessionsController {
 
   @Post('sessions/:name/logout')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Log out at WhatsApp (unlink the device) and wipe the auth state; the next start needs a new QR' })
+  @ApiOperation({ summary: 'Log out at WhatsApp (unlink the device, connecting with the stored credentials when the session is not connected) and wipe the auth state; the next start needs a new QR. Carried out even if the owning worker misses the request (the wanted action is stored on the session)' })
   @ApiAcceptedResponse({ type: SessionView })
   logout(@Param() { name }: SessionNameParam): Promise<SessionView> {
     return this.sessions.logout(name);
@@ -86,7 +86,7 @@ export class SessionsController {
 
   @Delete('sessions/:name')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete: logs out, removes the auth state and the session' })
+  @ApiOperation({ summary: 'Delete: 204 at once, the session is gone for the API and its name is free; a worker then unlinks the device at WhatsApp (also when not connected), removes the auth state and the row' })
   @ApiNoContentResponse()
   async remove(@Param() { name }: SessionNameParam): Promise<void> {
     await this.sessions.delete(name);
@@ -124,7 +124,7 @@ export class SessionsController {
 
   @Post('sessions/:name/circuit/reset')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Close the reconnect circuit breaker and zero its failures; a FAILED session reconnects' })
+  @ApiOperation({ summary: 'Close the reconnect circuit breaker and zero its failures; a FAILED session gets its trial at once (on any worker with a free slot)' })
   @ApiOkResponse({ type: SessionView })
   resetCircuit(@Param() { name }: SessionNameParam): Promise<SessionView> {
     return this.sessions.resetCircuit(name);
