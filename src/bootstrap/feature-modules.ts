@@ -1,6 +1,5 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
-import { SandboxModule } from '../modules/sandbox/sandbox.module';
 import { SessionsModule } from '../modules/sessions/sessions.module';
 
 /**
@@ -10,8 +9,13 @@ import { SessionsModule } from '../modules/sessions/sessions.module';
  */
 export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
   const modules: Array<Type | DynamicModule> = [];
-  // In-process fake WhatsApp network, unless sessions use an external one (SANDBOX_URL).
-  if (config.SANDBOX && !config.SANDBOX_URL) modules.push(SandboxModule.register(config));
+  // In-process fake WhatsApp network, unless sessions use an external one (SANDBOX_URL). Required
+  // only then, so a production process never even loads the sandbox's code.
+  if (config.SANDBOX && !config.SANDBOX_URL) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SandboxModule } = require('../modules/sandbox/sandbox.module') as typeof import('../modules/sandbox/sandbox.module');
+    modules.push(SandboxModule.register(config));
+  }
   modules.push(SessionsModule.register(config));
   return modules;
 }
