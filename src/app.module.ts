@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './common/guards/api-key.guard';
 import { HttpExceptionFilter } from './common/filters/http-exception.filter';
 import { ConfigModule, type AppConfig } from './config';
 import { EventBusModule } from './infra/events/event-bus';
+import { EventLogModule } from './infra/events/event-log';
 import { HealthInfoModule } from './infra/health-info/health-info.registry';
 import { LifecycleModule } from './infra/lifecycle/lifecycle.module';
 import { LocksModule } from './infra/locks/locks.module';
@@ -34,6 +35,7 @@ export class AppModule {
         LifecycleModule,
         HealthInfoModule,
         EventBusModule,
+        EventLogModule,
         PrismaModule,
         RedisModule,
         LocksModule,

@@ -1,6 +1,7 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
 import { SessionsModule } from '../modules/sessions/sessions.module';
+import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 
 /**
  * Feature modules (sessions, messaging, webhooks, cleanup, sandbox) are listed
@@ -16,6 +17,6 @@ export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
     const { SandboxModule } = require('../modules/sandbox/sandbox.module') as typeof import('../modules/sandbox/sandbox.module');
     modules.push(SandboxModule.register(config));
   }
-  modules.push(SessionsModule.register(config));
+  modules.push(SessionsModule.register(config), WebhooksModule);
   return modules;
 }

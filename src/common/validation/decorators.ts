@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import { ValidateIf, ValidateNested, registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
 import { PHONE_RULE, isPhoneNumber } from './phone-number';
 
@@ -96,4 +96,13 @@ function IsArrayOfObjectsShape(maxSize: number): PropertyDecorator {
         defaultMessage: ({ property, value }: ValidationArguments) => problem(property, value) ?? `${property} is invalid`,
       },
     });
+}
+
+/**
+ * Query strings are text: a decimal integer ("50") becomes a number, anything
+ * else ("0x10", "1e3", " 5", "", a repeated parameter) stays as sent and fails
+ * `@IsInt()`, where `Number()` would have coerced several of them.
+ */
+export function IntegerQuery(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
 }

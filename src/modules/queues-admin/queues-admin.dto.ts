@@ -1,16 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { IsIn, IsInt, Max, Min } from 'class-validator';
-import { Optional } from '../../common/validation/decorators';
-
-/**
- * Query strings are text: a decimal integer ("50") becomes a number, anything
- * else ("0x10", "1e3", " 5", "", a repeated parameter) stays as sent and fails
- * `@IsInt()`, where `Number()` would have coerced several of them.
- */
-function IntegerQuery(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
-}
+import { IntegerQuery, Optional } from '../../common/validation/decorators';
 
 export class CleanQueueDto {
   @ApiProperty({ description: 'Remove jobs that finished more than this many milliseconds ago', example: 3600000, minimum: 0 })

@@ -184,12 +184,12 @@ export class SessionRepository {
    * settle), applied only while nobody took ownership since `fence.epoch` was
    * read and the status is still one of `statuses`.
    */
-  async writeUnowned(fence: Fence, statuses: readonly SessionStatus[], patch: SessionPatch): Promise<SessionRecord | null> {
-    const res = await this.prisma.session.updateMany({
+  async writeUnowned(fence: Fence, statuses: readonly SessionStatus[], patch: SessionPatch, tx?: DbTransaction): Promise<SessionRecord | null> {
+    const res = await dbClient(this.prisma, tx).session.updateMany({
       where: { id: fence.id, leaseEpoch: fence.epoch, status: { in: [...statuses] } },
       data: toData(patch) as Prisma.SessionUpdateManyMutationInput,
     });
-    return res.count ? this.findById(fence.id) : null;
+    return res.count ? this.findById(fence.id, tx) : null;
   }
 
   /** Names of QUEUED sessions in FIFO order (the pool's waiting list). */

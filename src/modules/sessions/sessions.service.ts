@@ -62,6 +62,11 @@ export class SessionsService {
     return this.view(await this.require(name));
   }
 
+  /** The id of a visible session (other modules key their rows by it); NotFoundError otherwise. */
+  async idOf(name: string): Promise<string> {
+    return (await this.require(name)).id;
+  }
+
   async patch(name: string, config: SessionConfigDto): Promise<SessionView> {
     const record = await this.require(name);
     return this.view(await this.updateOr404(record, { config: mergeSessionConfig(record.config, config, this.config) }));

@@ -1,0 +1,36 @@
+import { Global, Injectable, Module } from '@nestjs/common';
+import type { DbTransaction } from '../prisma/transaction';
+import { EventRepository, type EventEnvelope, type NewEvent } from './event.repository';
+
+/**
+ * The durable event log. Producers append in the transaction of the change
+ * that caused the event (`append(tx, ...)`), so an event exists exactly when
+ * its change committed; consumers (webhook deliveries, the catch-up route, the
+ * live stream) read it from PostgreSQL. The in-process EventBus carries only a
+ * wake-up hint after the commit, never the truth.
+ */
+@Injectable()
+export class EventLog {
+  constructor(private readonly events: EventRepository) {}
+
+  append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
+    return this.events.append(tx, event);
+  }
+
+  /**
+   * A page of a session's history after `after` (a sequence). `nextAfter` is
+   * the sequence of the last item (pass it as `after` to go on, now or later
+   * when more happened), null when the page is empty: a page shorter than
+   * `limit` means the client has caught up.
+   */
+  async page(sessionId: string, after: number, limit: number): Promise<{ items: EventEnvelope[]; nextAfter: number | null }> {
+    const items = await this.events.listAfter(sessionId, after, limit);
+    return { items, nextAfter: items.length ? items[items.length - 1]!.sequence : null };
+  }
+}
+
+@Global()
+@Module({ providers: [EventRepository, EventLog], exports: [EventLog] })
+export class EventLogModule {}
+
+export type { EventEnvelope, NewEvent } from './event.repository';

@@ -1,0 +1,71 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import type { Prisma } from '../../generated/prisma/client';
+import { PrismaService } from '../prisma/prisma.service';
+import { dbClient, type DbTransaction } from '../prisma/transaction';
+
+/** One stored event, as every reader gets it (the envelope webhooks carry). */
+export interface EventEnvelope {
+  id: string;
+  event: string;
+  session: string;
+  sequence: number;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export interface NewEvent {
+  sessionId: string;
+  sessionName: string;
+  type: string;
+  data: Record<string, unknown>;
+}
+
+/** The Event and EventCounter tables (only infra/events touches them). */
+@Injectable()
+export class EventRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  /**
+   * Appends inside `tx`. The counter upsert locks the session's counter row
+   * until the transaction ends, so concurrent appends for one session (any
+   * replica) queue on it and each takes the next number; a rollback undoes the
+   * increment with the event, so no gap is left.
+   */
+  async append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
+    const db = dbClient(this.prisma, tx);
+    const [counter] = await db.$queryRaw<Array<{ lastSequence: number }>>`
+      INSERT INTO "EventCounter" ("sessionId", "lastSequence") VALUES (${event.sessionId}::uuid, 1)
+      ON CONFLICT ("sessionId") DO UPDATE SET "lastSequence" = "EventCounter"."lastSequence" + 1
+      RETURNING "lastSequence"`;
+    const row = await db.event.create({
+      data: {
+        id: `evt_${randomUUID().replace(/-/g, '')}`,
+        sessionId: event.sessionId,
+        sessionName: event.sessionName,
+        sequence: counter!.lastSequence,
+        type: event.type,
+        data: event.data as Prisma.InputJsonValue,
+        createdAt: new Date(),
+      },
+    });
+    return toEnvelope(row);
+  }
+
+  /** Events of a session with a sequence above `after`, in order, at most `limit`. */
+  async listAfter(sessionId: string, after: number, limit: number): Promise<EventEnvelope[]> {
+    const rows = await this.prisma.event.findMany({ where: { sessionId, sequence: { gt: after } }, orderBy: { sequence: 'asc' }, take: limit });
+    return rows.map(toEnvelope);
+  }
+}
+
+function toEnvelope(row: { id: string; type: string; sessionName: string; sequence: number; createdAt: Date; data: Prisma.JsonValue }): EventEnvelope {
+  return {
+    id: row.id,
+    event: row.type,
+    session: row.sessionName,
+    sequence: row.sequence,
+    timestamp: row.createdAt.toISOString(),
+    data: (row.data ?? {}) as Record<string, unknown>,
+  };
+}
