@@ -86,6 +86,42 @@ const authStateKey = z
   .regex(/^[A-Za-z0-9+/]{43}=$|^[0-9a-fA-F]{64}$/, { message: 'must be 32 bytes as base64 or hex' });
 const authStateKeyBytes = (v: string) => Buffer.from(v, /^[0-9a-fA-F]{64}$/.test(v) ? 'hex' : 'base64');
 
+/**
+ * WEBHOOK_URL: http(s), no credentials, at most 2048 characters (the address
+ * check, which needs DNS, runs when the endpoint is registered at boot).
+ */
+const webhookUrl = url(['http:', 'https:'])
+  .refine((v) => v.length <= 2048, { message: 'must be at most 2048 characters' })
+  .refine(
+    (v) => {
+      try {
+        const parsed = new URL(v);
+        return !parsed.username && !parsed.password;
+      } catch {
+        return true; // reported by url()
+      }
+    },
+    { message: 'must not contain credentials (user:password@)' },
+  );
+/** WEBHOOK_EVENTS: a comma-separated list of `*` or event names (the webhooks module checks the names at boot). */
+const webhookEvents = z
+  .string()
+  .regex(/^\s*(\*|[a-z]+(\.[a-z]+)+)\s*(,\s*(\*|[a-z]+(\.[a-z]+)+)\s*)*$/, {
+    message: 'must be * or a comma-separated list of event names such as message.received,session.status',
+  })
+  .transform((v) => v.split(',').map((e) => e.trim()))
+  .default(['*']);
+/** WEBHOOK_SECRET: standardwebhooks format, `whsec_` + base64 of 24 to 64 bytes (the webhooks module's rule, repeated here: config imports nothing). */
+const webhookSecret = z.string().refine(
+  (v) => {
+    const m = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(v);
+    if (!m || m[1].length % 4 !== 0) return false;
+    const bytes = Buffer.from(m[1], 'base64');
+    return bytes.length >= 24 && bytes.length <= 64 && bytes.toString('base64') === m[1];
+  },
+  { message: 'must be whsec_ followed by the base64 of 24 to 64 bytes (e.g. whsec_$(openssl rand -base64 32))' },
+);
+
 export const baseConfigSchema = z.object({
   NODE_ENV: z.enum(NODE_ENVS, { message: oneOf(NODE_ENVS) }).default('development'),
   PORT: int(0, 65535).default(3000),
@@ -150,6 +186,12 @@ export const baseConfigSchema = z.object({
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
   WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+  /** A global webhook endpoint defined at boot (created, updated or removed to match); needs WEBHOOK_SECRET. */
+  WEBHOOK_URL: webhookUrl.optional(),
+  WEBHOOK_EVENTS: webhookEvents,
+  WEBHOOK_SECRET: webhookSecret.optional(),
+  /** After a secret rotation the old secret also signs for this long (0 = not at all). */
+  WEBHOOK_SECRET_OVERLAP_HOURS: int(0, 8760).default(24),
 
   QUEUE_SESSION_INIT_CONCURRENCY: int(1, 1000).default(3),
   QUEUE_SESSION_INIT_ATTEMPTS: int(1, 100).default(3),
@@ -211,6 +253,12 @@ export const crossFieldRules: CrossFieldRule[] = [
     violated: (c) =>
       Boolean(c.AUTH_STATE_KEY && c.AUTH_STATE_KEY_PREVIOUS) &&
       authStateKeyBytes(c.AUTH_STATE_KEY!).equals(authStateKeyBytes(c.AUTH_STATE_KEY_PREVIOUS!)),
+  },
+  {
+    field: 'WEBHOOK_SECRET',
+    uses: ['WEBHOOK_URL', 'WEBHOOK_SECRET'],
+    message: 'is required when WEBHOOK_URL is set (whsec_ + base64 of 24 to 64 bytes: whsec_$(openssl rand -base64 32))',
+    violated: (c) => Boolean(c.WEBHOOK_URL) && !c.WEBHOOK_SECRET,
   },
   {
     field: 'SANDBOX',

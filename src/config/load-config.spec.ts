@@ -13,6 +13,7 @@ const VALID = {
 
 const KEY_A = Buffer.alloc(32, 7).toString('base64');
 const KEY_B = Buffer.alloc(32, 9).toString('hex');
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 5).toString('base64')}`;
 const WEAK_KEY = 'API_KEY is a placeholder or too easy to guess: generate one with openssl rand -base64 24';
 
 /** Deterministic stand-ins for random keys (SHA-256 output is uniform), so these tests cannot flake. */
@@ -60,8 +61,12 @@ describe('parseConfig', () => {
       FLOW_TTL_MS: 300000,
       WEBHOOK_TIMEOUT_MS: 10000,
       WEBHOOK_ALLOW_PRIVATE: false,
+      WEBHOOK_EVENTS: ['*'],
+      WEBHOOK_SECRET_OVERLAP_HOURS: 24,
     });
     expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.WEBHOOK_URL).toBeUndefined();
+    expect(config.WEBHOOK_SECRET).toBeUndefined();
     expect(config.INSTANCE_ID).toBe(`${hostname()}-${process.pid}`);
   });
 
@@ -133,8 +138,49 @@ describe('parseConfig', () => {
     ['sandbox URL without its root key', { SANDBOX_URL: 'ws://127.0.0.1:9000' }, 'SANDBOX_ROOT_KEY is required when SANDBOX_URL is set'],
     ['sandbox root key that is not base64', { SANDBOX_ROOT_KEY: 'not base64!' }, 'SANDBOX_ROOT_KEY must be base64'],
     ['sandbox in production', { SANDBOX: 'true', NODE_ENV: 'production' }, 'SANDBOX must not be true when NODE_ENV=production'],
+    ['ftp webhook URL', { WEBHOOK_URL: 'ftp://hooks.example/x', WEBHOOK_SECRET: WEBHOOK_SECRET }, 'WEBHOOK_URL must be a http:// or https:// URL'],
+    ['webhook URL with credentials', { WEBHOOK_URL: 'https://u:p@hooks.example/x', WEBHOOK_SECRET: WEBHOOK_SECRET }, 'WEBHOOK_URL must not contain credentials (user:password@)'],
+    ['webhook URL over 2048 characters', { WEBHOOK_URL: `https://hooks.example/${'a'.repeat(2040)}`, WEBHOOK_SECRET: WEBHOOK_SECRET }, 'WEBHOOK_URL must be at most 2048 characters'],
+    [
+      'webhook URL without its secret',
+      { WEBHOOK_URL: 'https://hooks.example/x' },
+      'WEBHOOK_SECRET is required when WEBHOOK_URL is set (whsec_ + base64 of 24 to 64 bytes: whsec_$(openssl rand -base64 32))',
+    ],
+    [
+      'webhook secret in another format',
+      { WEBHOOK_SECRET: 'my-webhook-secret' },
+      'WEBHOOK_SECRET must be whsec_ followed by the base64 of 24 to 64 bytes (e.g. whsec_$(openssl rand -base64 32))',
+    ],
+    [
+      'webhook events with an empty item',
+      { WEBHOOK_EVENTS: 'message.sent,,session.status' },
+      'WEBHOOK_EVENTS must be * or a comma-separated list of event names such as message.received,session.status',
+    ],
+    ['negative secret overlap', { WEBHOOK_SECRET_OVERLAP_HOURS: '-1' }, 'WEBHOOK_SECRET_OVERLAP_HOURS must be >= 0'],
   ])('rejects a %s with one line naming the variable', (_label, overrides, expected) => {
     expect(problemsOf({ ...VALID, ...overrides })).toEqual([expected]);
+  });
+
+  it('accepts a global webhook from the environment, its events as a list', () => {
+    const config = parseConfig({
+      ...VALID,
+      WEBHOOK_URL: 'https://hooks.example/zaphub',
+      WEBHOOK_SECRET: WEBHOOK_SECRET,
+      WEBHOOK_EVENTS: ' message.received, session.status ',
+      WEBHOOK_SECRET_OVERLAP_HOURS: '0',
+    });
+    expect(config).toMatchObject({
+      WEBHOOK_URL: 'https://hooks.example/zaphub',
+      WEBHOOK_SECRET: WEBHOOK_SECRET,
+      WEBHOOK_EVENTS: ['message.received', 'session.status'],
+      WEBHOOK_SECRET_OVERLAP_HOURS: 0,
+    });
+    expect(parseConfig({ ...VALID, WEBHOOK_EVENTS: '*' }).WEBHOOK_EVENTS).toEqual(['*']);
+  });
+
+  it('never echoes the webhook secret in a problem line', () => {
+    const problems = problemsOf({ ...VALID, WEBHOOK_SECRET: 'whsec_c2VrcmV0LXNla3JpdA==', WEBHOOK_URL: 'https://u:hunter2@hooks.example/' });
+    expect(problems.join('\n')).not.toMatch(/c2VrcmV0|hunter2/);
   });
 
   it('accepts the sandbox outside production and with a root key for an external sandbox', () => {
