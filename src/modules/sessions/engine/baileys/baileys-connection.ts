@@ -76,6 +76,9 @@ export class BaileysConnection implements EngineConnection {
   private readonly closed: Promise<void>;
   private resolveClosed!: () => void;
   private releasing: Promise<void> | null = null;
+  /** Resolves once release() finished: the last creds and key writes of this socket are stored. */
+  readonly released: Promise<void>;
+  private resolveReleased!: () => void;
   private readonly asyncStorages: AsyncLocalStorage<unknown>[];
 
   constructor(
@@ -87,6 +90,7 @@ export class BaileysConnection implements EngineConnection {
     baileysLogger: BaileysLogger,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.released = new Promise((resolve) => (this.resolveReleased = resolve));
     const creds = auth.state.creds;
     this.writer = new CredsWriter({
       snapshot: auth.serializeCreds,
@@ -342,7 +346,7 @@ export class BaileysConnection implements EngineConnection {
 
   /** Frees everything the connection holds; runs once, after the close event. */
   private release(): Promise<void> {
-    this.releasing ??= this.releaseOnce();
+    this.releasing ??= this.releaseOnce().finally(() => this.resolveReleased());
     return this.releasing;
   }
 

@@ -3,6 +3,7 @@ import pino, { type LevelWithSilent, type Logger } from 'pino';
 import type { EngineConnection, EngineConnectOptions, WhatsAppEngine } from '../whatsapp-engine.port';
 import { loadBaileysAuthState, type BaileysLogger } from './baileys-auth-state';
 import { BaileysConnection } from './baileys-connection';
+import { settlesWithin } from './baileys-socket.helpers';
 import { createSocketCaches } from './bounded-cache.store';
 
 /** Where the sandbox's fake WhatsApp listens and the test root its certificates chain to. */
@@ -25,6 +26,9 @@ export interface BaileysEngineOptions {
   closeTimeoutMs?: number;
 }
 
+/** Upper bound for a session's next socket to wait for its previous one to release (see connect). */
+const HANDOVER_WAIT_MS = 15_000;
+
 /** Baileys logs JIDs and message details at info and below: it never logs below warn. */
 const BAILEYS_QUIET_LEVELS: LevelWithSilent[] = ['silent', 'fatal', 'error', 'warn'];
 
@@ -40,6 +44,8 @@ const HISTORY_SYNC_WARNING = 'DISABLING ALL SYNC';
 export class BaileysEngine implements WhatsAppEngine {
   private readonly log: Logger;
   private readonly baileysLog: Logger;
+  /** Per session, the release of its latest connection attempt (removed once released). */
+  private readonly lastRelease = new Map<string, Promise<void>>();
 
   constructor(private readonly options: BaileysEngineOptions) {
     this.log = pino({ level: options.logLevel, base: { component: 'whatsapp-engine' } });
@@ -63,8 +69,39 @@ export class BaileysEngine implements WhatsAppEngine {
     this.log.info('history sync disabled for every session (no chat history is downloaded or stored)');
   }
 
+  /**
+   * A session's next socket reads the auth state only after its previous
+   * socket of this process released: a closed socket's last creds write may
+   * still be in flight (after pairing, the 515 reconnect would otherwise read
+   * the creds from before pair-success and show a new QR).
+   */
   async connect(options: EngineConnectOptions): Promise<EngineConnection> {
-    const log = this.log.child({ session: options.sessionName });
+    const { sessionId } = options;
+    const previous = this.lastRelease.get(sessionId);
+    let resolveReleased!: () => void;
+    const released = new Promise<void>((resolve) => (resolveReleased = resolve));
+    // Cannot throw: resolves the hand-over and forgets it once it is the latest (bounded map).
+    const markReleased = () => {
+      resolveReleased();
+      if (this.lastRelease.get(sessionId) === released) this.lastRelease.delete(sessionId);
+    };
+    this.lastRelease.set(sessionId, released);
+    try {
+      const log = this.log.child({ session: options.sessionName });
+      if (previous && !(await settlesWithin(previous, HANDOVER_WAIT_MS))) {
+        log.warn(`the previous socket did not release within ${HANDOVER_WAIT_MS / 1000} s; reading the auth state anyway`);
+      }
+      const connection = await this.open(options, log);
+      // `released` never rejects (it settles in a finally); both paths end the hand-over.
+      connection.released.then(markReleased, markReleased);
+      return connection;
+    } catch (error) {
+      markReleased();
+      throw error;
+    }
+  }
+
+  private async open(options: EngineConnectOptions, log: Logger): Promise<BaileysConnection> {
     const baileysLog = this.baileysLog.child({ session: options.sessionName }) as unknown as BaileysLogger;
     const caches = createSocketCaches();
     const auth = await loadBaileysAuthState(options.auth, caches.signalKeys, baileysLog);
