@@ -1,16 +1,10 @@
+import type { EventEnvelope } from '../../src/infra/events/event-log';
 import { recordSessionEvents } from '../helpers/session-events';
 import { sessionsApi } from '../helpers/sessions-api';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 import { waitFor } from '../helpers/test-env';
 
-interface EventBody {
-  id: string;
-  event: string;
-  session: string;
-  sequence: number;
-  timestamp: string;
-  data: Record<string, unknown>;
-}
+type EventBody = EventEnvelope;
 
 /**
  * GET /api/sessions/:name/events: the session's event log through the API, the

@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { parseConfig } from '../../../config';
 import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import type { InboundSink, SessionRef } from '../ports/inbound-sink.port';
 import { SessionHooks } from '../session-hooks';
@@ -11,17 +10,12 @@ import type { SessionMetrics } from './session-metrics';
 import type { SessionStatusPublisher } from './session-status.publisher';
 import { Deferred, FakeEngine, TEST_ME } from './testing/fake-engine';
 import { FakeAuth, FakePublisher, SESSION_ID, sessionRow } from './testing/fake-publisher';
+import { testConfig } from './testing/test-config';
 import { settle, until } from './testing/wait';
 
 // ------------------------------------------------------------------ builder
 
 const BASE_ENV: Record<string, string> = {
-  NODE_ENV: 'test',
-  LOG_LEVEL: 'silent',
-  API_KEY: 'test-api-key-0123456789abcdef',
-  DATABASE_URL: 'postgresql://x@127.0.0.1/x',
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  STATUS_DEBOUNCE_MS: '0',
   RECONNECT_BASE_MS: '1000',
   RECONNECT_MAX_MS: '10000',
   CIRCUIT_BREAKER_THRESHOLD: '5',
@@ -42,7 +36,7 @@ const harnesses: Array<{ driver: SessionDriver; failures: Array<{ task: string; 
 function harness(options: HarnessOptions = {}) {
   /** One ordered log across the fakes: connect#n, close#n, logout#n, wipe, write:STATUS, deleteFenced, released:bool. */
   const journal: string[] = [];
-  const config = parseConfig({ ...BASE_ENV, ...options.env });
+  const config = testConfig({ ...BASE_ENV, ...options.env });
   const engine = new FakeEngine(journal);
   const publisher = new FakePublisher(journal);
   const auth = new FakeAuth(options.creds === undefined ? '{"me":{"id":"5511999998888:1@s.whatsapp.net"}}' : options.creds, journal);

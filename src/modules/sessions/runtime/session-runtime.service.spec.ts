@@ -1,4 +1,3 @@
-import { parseConfig } from '../../../config';
 import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import type { WorkerRegistry } from '../../../infra/queues/worker-registry';
 import type { PoolStatsService } from '../pool-stats.service';
@@ -11,6 +10,7 @@ import { SessionRuntime } from './session-runtime.service';
 import type { SessionStatusPublisher } from './session-status.publisher';
 import { Deferred, FakeEngine, TEST_ME } from './testing/fake-engine';
 import { FakeAuth, FakePublisher, sessionRow } from './testing/fake-publisher';
+import { testConfig } from './testing/test-config';
 import { until } from './testing/wait';
 
 /**
@@ -20,15 +20,7 @@ import { until } from './testing/wait';
  */
 function build() {
   const journal: string[] = [];
-  const config = parseConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    API_KEY: 'test-api-key-0123456789abcdef',
-    DATABASE_URL: 'postgresql://x@127.0.0.1/x',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    STATUS_DEBOUNCE_MS: '0',
-    MAX_SESSIONS: '2',
-  });
+  const config = testConfig({ MAX_SESSIONS: '2' });
   const engine = new FakeEngine(journal);
   engine.behaviour = { emitCloseOnClose: true };
   const publisher = new FakePublisher(journal);
