@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { settlesWithin } from '../../../common/async/settles-within';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { LifecycleService } from '../../../infra/lifecycle/lifecycle.service';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
@@ -165,10 +166,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
 
   /** One slow session (a logout in progress, a stuck socket) must not hold the pass for the others. */
   private async bounded(session: string, work: Promise<void>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const done = work.catch((error: unknown) => this.failed(session, error));
-    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, CONVERGE_WAIT_MS)))]);
-    clearTimeout(timer);
+    await settlesWithin(work.catch((error: unknown) => this.failed(session, error)), CONVERGE_WAIT_MS);
   }
 
   private failed(session: string, error: unknown): void {

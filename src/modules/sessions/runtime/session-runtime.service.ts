@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
+import { settlesWithin } from '../../../common/async/settles-within';
 import { NotFoundError } from '../../../common/errors/domain-errors';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { WorkerRegistry } from '../../../infra/queues/worker-registry';
@@ -83,7 +84,11 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   async beforeApplicationShutdown(): Promise<void> {
     this.shuttingDown = true;
     await this.workers.closeAll();
-    await Promise.all([...this.drivers.values()].map((driver) => withTimeout(driver.shutdown(), SHUTDOWN_CLOSE_MS).catch((error: unknown) => this.background.record('session shutdown', error))));
+    await Promise.all(
+      [...this.drivers.values()].map((driver) =>
+        settlesWithin(driver.shutdown().catch((error: unknown) => this.background.record('session shutdown', error)), SHUTDOWN_CLOSE_MS),
+      ),
+    );
     this.leases.stopRenewal();
     await this.poolStats.withdraw().catch((error: unknown) => this.background.record('pool withdraw', error));
   }
@@ -251,14 +256,5 @@ export class SessionRuntime implements OnApplicationBootstrap, BeforeApplication
   private async giveBack(sessionId: string, leased: boolean): Promise<void> {
     this.pool.release(sessionId);
     if (leased) await this.leases.release(sessionId).catch((error: unknown) => this.background.record('lease release', error));
-  }
-}
-
-async function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -24,7 +24,8 @@ import type {
 } from '../whatsapp-engine.port';
 import { captureAsyncLocalStorages, enableOnlyDuringTransactions } from './async-local-storage-tracker';
 import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
-import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, settlesWithin, waitForIdle } from './baileys-socket.helpers';
+import { settlesWithin } from '../../../../common/async/settles-within';
+import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, waitForIdle } from './baileys-socket.helpers';
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
 import type { SocketCaches } from './bounded-cache.store';
 import { classifyDisconnect } from './classify-disconnect';

@@ -3,7 +3,7 @@ import pino, { type LevelWithSilent, type Logger } from 'pino';
 import type { EngineConnection, EngineConnectOptions, WhatsAppEngine } from '../whatsapp-engine.port';
 import { loadBaileysAuthState, type BaileysLogger } from './baileys-auth-state';
 import { BaileysConnection } from './baileys-connection';
-import { settlesWithin } from './baileys-socket.helpers';
+import { settlesWithin } from '../../../../common/async/settles-within';
 import { createSocketCaches } from './bounded-cache.store';
 
 /** Where the sandbox's fake WhatsApp listens and the test root its certificates chain to. */

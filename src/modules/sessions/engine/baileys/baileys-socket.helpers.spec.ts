@@ -1,4 +1,4 @@
-import { describeIqError, formatPairingCode, settlesWithin, waitForIdle } from './baileys-socket.helpers';
+import { describeIqError, formatPairingCode, waitForIdle } from './baileys-socket.helpers';
 
 describe('baileys socket helpers', () => {
   it('formats pairing codes as WhatsApp shows them', () => {
@@ -9,11 +9,6 @@ describe('baileys socket helpers', () => {
   it('describes an iq error', () => {
     expect(describeIqError({ tag: 'iq', attrs: { type: 'error' }, content: [{ tag: 'error', attrs: { code: '400', text: 'bad-request' } }] })).toBe('400 bad-request');
     expect(describeIqError({ tag: 'iq', attrs: { type: 'error' } })).toBe('error');
-  });
-
-  it('settlesWithin reports whether a promise settled in time', async () => {
-    expect(await settlesWithin(Promise.resolve(), 50)).toBe(true);
-    expect(await settlesWithin(new Promise(() => undefined), 10)).toBe(false);
   });
 
   it('waitForIdle waits for a chain of operations to finish', async () => {

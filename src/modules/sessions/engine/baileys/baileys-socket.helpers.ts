@@ -55,13 +55,3 @@ export async function waitForIdle(inFlight: () => number, maxMs: number): Promis
   }
 }
 
-/** true when `promise` settles within `ms`; never leaves its timer behind. */
-export async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
