@@ -32,15 +32,15 @@ export class SessionStatusPublisher {
    * gone or another worker owns it now (nothing was written).
    */
   async write(session: PublishedSession, previous: SessionStatus, update: StatusUpdate): Promise<SessionRecord | null> {
-    const record = await this.transactions.run(async (tx) => {
+    const result = await this.transactions.run(async (tx) => {
       const written = await this.sessions.writeFenced(session, { ...update.patch, status: update.status }, update.stats, tx);
       if (!written) return null;
       if (update.clearActionSeq !== undefined) await this.sessions.clearAction(session, update.clearActionSeq, tx);
-      await this.record(tx, session, previous, written, update.patch);
-      return written;
+      return { written, events: await this.record(tx, session, previous, written, update.patch) };
     });
-    if (record) this.announce(session, previous, record, update.patch);
-    return record;
+    if (!result) return null;
+    this.announce(session.id, session.name, result.events);
+    return result.written;
   }
 
   /**
@@ -49,31 +49,33 @@ export class SessionStatusPublisher {
    * was read and its status is still `current.status`.
    */
   async writeUnowned(current: SessionRecord, patch: SessionPatch & { status: SessionStatus }): Promise<SessionRecord | null> {
-    const record = await this.transactions.run(async (tx) => {
+    const result = await this.transactions.run(async (tx) => {
       const written = await this.sessions.writeUnowned({ id: current.id, epoch: current.leaseEpoch }, [current.status], patch, tx);
-      if (written) await this.record(tx, current, current.status, written, patch);
-      return written;
+      return written ? { written, events: await this.record(tx, current, current.status, written, patch) } : null;
     });
-    if (record) this.announce(current, current.status, record, patch);
-    return record;
+    if (!result) return null;
+    this.announce(current.id, current.name, result.events);
+    return result.written;
   }
 
-  /** The events of one status write, appended in its transaction. */
-  private async record(tx: DbTransaction, session: { id: string; name: string }, previous: SessionStatus, record: SessionRecord, patch: SessionPatch | undefined): Promise<void> {
-    if (previous !== record.status) {
-      await this.log.append(tx, { sessionId: session.id, sessionName: session.name, type: 'session.status', data: { status: record.status, previous, lastError: record.lastError } });
-    }
-    if (record.status === 'SCAN_QR' && patch?.qr && record.qrExpiresAt) {
-      await this.log.append(tx, { sessionId: session.id, sessionName: session.name, type: 'session.qr', data: { value: patch.qr, expiresAt: record.qrExpiresAt.toISOString() } });
-    }
+  /** Appends the events of one status write in its transaction; returns them for the hints after commit. */
+  private async record(tx: DbTransaction, session: { id: string; name: string }, previous: SessionStatus, record: SessionRecord, patch: SessionPatch | undefined): Promise<StatusEvent[]> {
+    const events: StatusEvent[] = [];
+    if (previous !== record.status) events.push({ type: 'session.status', data: { status: record.status, previous, lastError: record.lastError } });
+    if (record.status === 'SCAN_QR' && patch?.qr && record.qrExpiresAt) events.push({ type: 'session.qr', data: { value: patch.qr, expiresAt: record.qrExpiresAt.toISOString() } });
+    for (const event of events) await this.log.append(tx, { sessionId: session.id, sessionName: session.name, type: event.type, data: event.data });
+    return events;
   }
 
-  private announce(session: { id: string; name: string }, previous: SessionStatus, record: SessionRecord, patch: SessionPatch | undefined): void {
-    if (previous !== record.status) {
-      this.events.emit('session.status', { sessionId: session.id, session: session.name, status: record.status, previous, lastError: record.lastError });
-    }
-    if (record.status === 'SCAN_QR' && patch?.qr && record.qrExpiresAt) {
-      this.events.emit('session.qr', { sessionId: session.id, session: session.name, value: patch.qr, expiresAt: record.qrExpiresAt.toISOString() });
+  /** After commit: the same events as hints on the in-process bus. */
+  private announce(sessionId: string, session: string, events: StatusEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'session.status') this.events.emit('session.status', { sessionId, session, ...event.data });
+      else this.events.emit('session.qr', { sessionId, session, ...event.data });
     }
   }
 }
+
+type StatusEvent =
+  | { type: 'session.status'; data: { status: SessionStatus; previous: SessionStatus; lastError: string | null } }
+  | { type: 'session.qr'; data: { value: string; expiresAt: string } };
