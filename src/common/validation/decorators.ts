@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { Transform, Type } from 'class-transformer';
-import { ValidateIf, ValidateNested, registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import { IsInt, Max, Min, ValidateIf, ValidateNested, registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
 import { PHONE_RULE, isPhoneNumber } from './phone-number';
 
 /**
@@ -105,4 +105,12 @@ function IsArrayOfObjectsShape(maxSize: number): PropertyDecorator {
  */
 export function IntegerQuery(): PropertyDecorator {
   return Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^-?\d{1,16}$/.test(value) ? Number(value) : value));
+}
+
+/** Most rows a listing returns at once (CONTRACT.md: `limit` at most 1000; more is a 400). */
+export const MAX_LIST_LIMIT = 1000;
+
+/** The optional `limit` query parameter of every listing: a decimal integer from 1 to MAX_LIST_LIMIT. */
+export function ListLimitQuery(): PropertyDecorator {
+  return applyDecorators(Optional(), IntegerQuery(), IsInt(), Min(1), Max(MAX_LIST_LIMIT));
 }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { IsIn, IsInt, Max, Min } from 'class-validator';
-import { IntegerQuery, Optional } from '../../common/validation/decorators';
+import { IsIn, IsInt, Min } from 'class-validator';
+import { ListLimitQuery } from '../../common/validation/decorators';
 
 export class CleanQueueDto {
   @ApiProperty({ description: 'Remove jobs that finished more than this many milliseconds ago', example: 3600000, minimum: 0 })
@@ -15,11 +15,7 @@ export class CleanQueueDto {
 
 export class FailedJobsQueryDto {
   @ApiProperty({ required: false, default: 50, minimum: 1, maximum: 1000 })
-  @Optional()
-  @IntegerQuery()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @ListLimitQuery()
   limit?: number;
 }
 

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, Max, Min } from 'class-validator';
-import { IntegerQuery, Optional } from '../../common/validation/decorators';
+import { IsInt, Min } from 'class-validator';
+import { IntegerQuery, ListLimitQuery, Optional } from '../../common/validation/decorators';
 
 export class SessionEventsQueryDto {
   @ApiPropertyOptional({ default: 0, minimum: 0, description: 'Return events with a sequence above this one (0: from the start of the kept history)' })
@@ -11,11 +11,7 @@ export class SessionEventsQueryDto {
   after?: number;
 
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 1000 })
-  @Optional()
-  @IntegerQuery()
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @ListLimitQuery()
   limit?: number;
 }
 
