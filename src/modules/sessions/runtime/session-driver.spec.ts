@@ -680,10 +680,11 @@ describe('SessionDriver', () => {
       useFakeClock();
       const h = harness({ row: { status: 'STOPPED', desiredState: 'STOPPED', pendingAction: 'LOGOUT', actionSeq: 3 } });
       h.engine.autoResolve = false;
-      void h.start();
+      const started = h.start();
       await until(() => h.engine.count === 1, 'the unlink connect');
       // 3 unlink attempts of at most 45 s each, up to 10 s of backoff between them.
       for (let second = 0; second < 300 && !released(h); second++) await jest.advanceTimersByTimeAsync(1000);
+      await started;
       expect(h.released.mock.calls.map(([, handBack]) => handBack)).toEqual([true]);
       expect(h.auth.wipes).toBe(1);
       expect(h.publisher.last('LOGGED_OUT').patch?.lastError).toEqual(expect.stringContaining('could not be unlinked'));

@@ -265,13 +265,15 @@ describe('SessionLeaseService', () => {
     it('a renewal that hangs past maxUnconfirmedMs loses the lease', async () => {
       locks.renewOrReclaim.mockReturnValue(new Promise<RenewOutcome>(() => undefined));
       at(5000);
-      void leases.renewAll();
+      const hung = leases.renewAll();
       await settle();
       expect(onLost).not.toHaveBeenCalled();
 
       jest.advanceTimersByTime(22_500 - 5000 + 1); // time passes, the interval fires its passes
-      void leases.renewAll();
+      await hung; // bounded: the renewal timed out
+      const next = leases.renewAll();
       await settle();
+      await next;
       expect(onLost).toHaveBeenCalledTimes(1);
       expect(onLost).toHaveBeenCalledWith('s1', expect.stringMatching(/redis/i));
       expect(leases.isHeld('s1')).toBe(false);
