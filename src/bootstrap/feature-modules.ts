@@ -17,6 +17,6 @@ export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
     const { SandboxModule } = require('../modules/sandbox/sandbox.module') as typeof import('../modules/sandbox/sandbox.module');
     modules.push(SandboxModule.register(config));
   }
-  modules.push(SessionsModule.register(config), WebhooksModule);
+  modules.push(SessionsModule.register(config), WebhooksModule.register(config));
   return modules;
 }

@@ -185,7 +185,13 @@ export const baseConfigSchema = z.object({
 
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
   WEBHOOK_ALLOW_PRIVATE: bool.default(false),
-  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(10),
+  /** Attempts per delivery before it is FAILED; with the default backoff 12 attempts span at least ~70 min. */
+  WEBHOOK_MAX_ATTEMPTS: int(1, 100).default(12),
+  /** Backoff of webhook retries: retry n waits a random time in [d/2, d], d = min(base * 2^(n-1), max). */
+  WEBHOOK_RETRY_BASE_MS: int(10, 3_600_000).default(5000),
+  WEBHOOK_RETRY_MAX_DELAY_MS: int(10, 86_400_000).default(3_600_000),
+  /** How often a worker re-creates lost delivery triggers (due PENDING deliveries without a job). */
+  WEBHOOK_RECONCILE_INTERVAL_MS: int(200, 600_000).default(10_000),
   /** A global webhook endpoint defined at boot (created, updated or removed to match); needs WEBHOOK_SECRET. */
   WEBHOOK_URL: webhookUrl.optional(),
   WEBHOOK_EVENTS: webhookEvents,
@@ -203,7 +209,7 @@ export const baseConfigSchema = z.object({
   QUEUE_MESSAGE_RECEIVE_ATTEMPTS: int(1, 100).default(3),
   QUEUE_MESSAGE_STATUS_CONCURRENCY: int(1, 1000).default(5),
   QUEUE_MESSAGE_STATUS_ATTEMPTS: int(1, 100).default(3),
-  QUEUE_WEBHOOK_DELIVERY_CONCURRENCY: int(1, 1000).default(3),
+  QUEUE_WEBHOOK_DELIVERY_CONCURRENCY: int(1, 1000).default(16),
   QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY: int(1, 1000).default(1),
 });
 type BaseConfig = z.infer<typeof baseConfigSchema>;
@@ -227,6 +233,12 @@ export const crossFieldRules: CrossFieldRule[] = [
     uses: ['HUMANIZE_MIN_TYPING_MS', 'HUMANIZE_MAX_TYPING_MS'],
     message: 'must be <= HUMANIZE_MAX_TYPING_MS',
     violated: (c) => c.HUMANIZE_MIN_TYPING_MS > c.HUMANIZE_MAX_TYPING_MS,
+  },
+  {
+    field: 'WEBHOOK_RETRY_BASE_MS',
+    uses: ['WEBHOOK_RETRY_BASE_MS', 'WEBHOOK_RETRY_MAX_DELAY_MS'],
+    message: 'must be <= WEBHOOK_RETRY_MAX_DELAY_MS',
+    violated: (c) => c.WEBHOOK_RETRY_BASE_MS > c.WEBHOOK_RETRY_MAX_DELAY_MS,
   },
   {
     field: 'RECONNECT_BASE_MS',

@@ -3,6 +3,13 @@ import type { DbTransaction } from '../prisma/transaction';
 import { EventRepository, type EventEnvelope, type NewEvent } from './event.repository';
 
 /**
+ * Work that must commit with every appended event (the webhooks module's
+ * delivery fan-out). Runs inside the appending transaction: when it throws,
+ * the event and the change that caused it roll back together.
+ */
+export type AppendHook = (tx: DbTransaction, event: EventEnvelope & { sessionId: string }) => Promise<void>;
+
+/**
  * The durable event log. Producers append in the transaction of the change
  * that caused the event (`append(tx, ...)`), so an event exists exactly when
  * its change committed; consumers (webhook deliveries, the catch-up route, the
@@ -11,10 +18,19 @@ import { EventRepository, type EventEnvelope, type NewEvent } from './event.repo
  */
 @Injectable()
 export class EventLog {
+  private readonly hooks: AppendHook[] = [];
+
   constructor(private readonly events: EventRepository) {}
 
-  append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
-    return this.events.append(tx, event);
+  /** Registers work that runs in the transaction of every append (see AppendHook). */
+  onAppend(hook: AppendHook): void {
+    this.hooks.push(hook);
+  }
+
+  async append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
+    const envelope = await this.events.append(tx, event);
+    for (const hook of this.hooks) await hook(tx, { ...envelope, sessionId: event.sessionId });
+    return envelope;
   }
 
   /**
@@ -26,6 +42,11 @@ export class EventLog {
   async page(sessionId: string, after: number, limit: number): Promise<{ items: EventEnvelope[]; nextAfter: number | null }> {
     const items = await this.events.listAfter(sessionId, after, limit);
     return { items, nextAfter: items.length ? items[items.length - 1]!.sequence : null };
+  }
+
+  /** Stored envelopes by id, for deliveries (missing ids are left out). */
+  byIds(ids: string[]): Promise<Map<string, EventEnvelope>> {
+    return this.events.findByIds(ids);
   }
 }
 

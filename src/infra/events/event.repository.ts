@@ -57,6 +57,12 @@ export class EventRepository {
     const rows = await this.prisma.event.findMany({ where: { sessionId, sequence: { gt: after } }, orderBy: { sequence: 'asc' }, take: limit });
     return rows.map(toEnvelope);
   }
+
+  async findByIds(ids: string[]): Promise<Map<string, EventEnvelope>> {
+    if (!ids.length) return new Map();
+    const rows = await this.prisma.event.findMany({ where: { id: { in: ids } } });
+    return new Map(rows.map((row) => [row.id, toEnvelope(row)]));
+  }
 }
 
 function toEnvelope(row: { id: string; type: string; sessionName: string; sequence: number; createdAt: Date; data: Prisma.JsonValue }): EventEnvelope {

@@ -78,7 +78,13 @@ export function queuePolicies(config: AppConfig): Record<QueueName, QueuePolicy>
     },
     // Webhook retries are scheduled by the delivery row (attempts, nextAttemptAt),
     // not by BullMQ, so they survive restarts and follow the contract's backoff.
-    [QueueName.WebhookDelivery]: { priority: 3, attempts: 1, concurrency: config.QUEUE_WEBHOOK_DELIVERY_CONCURRENCY },
+    // BullMQ's own attempts only cover a trigger that failed on PostgreSQL.
+    [QueueName.WebhookDelivery]: {
+      priority: 3,
+      attempts: 3,
+      backoff: { type: 'exponential', delay: 1000 },
+      concurrency: config.QUEUE_WEBHOOK_DELIVERY_CONCURRENCY,
+    },
     [QueueName.MaintenanceCleanup]: { attempts: 1, concurrency: config.QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY },
   };
 }
@@ -86,13 +92,21 @@ export function queuePolicies(config: AppConfig): Record<QueueName, QueuePolicy>
 /** Completed jobs kept for inspection; failed ones kept longer for the admin routes. */
 const RETENTION = { removeOnComplete: { count: 1000, age: 3600 }, removeOnFail: { count: 5000, age: 7 * 24 * 3600 } };
 
+/**
+ * Delivery triggers are removed as soon as they end: their job id (delivery +
+ * attempt number) must be free again for the reconciler when the row is still
+ * due (a trigger that failed on a database outage), and the row, not the job,
+ * is what the delivery log shows.
+ */
+const TRIGGER_RETENTION = { removeOnComplete: true, removeOnFail: true };
+
 export function defaultJobOptions(config: AppConfig, queue: QueueName): JobsOptions {
   const p = queuePolicies(config)[queue];
   return {
     ...(p.priority !== undefined ? { priority: p.priority } : {}),
     attempts: p.attempts,
     ...(p.backoff ? { backoff: p.backoff } : {}),
-    ...RETENTION,
+    ...(queue === QueueName.WebhookDelivery ? TRIGGER_RETENTION : RETENTION),
   };
 }
 

@@ -1,5 +1,6 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
 import {
+  ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -12,6 +13,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { SessionNameParam } from '../sessions/sessions.dto';
+import { DeliveryView } from './deliveries/deliveries.dto';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
 import {
   CreatedWebhookView,
@@ -19,6 +21,7 @@ import {
   RotatedSecretView,
   RotateWebhookSecretDto,
   SessionWebhookParams,
+  UpdateWebhookDto,
   WebhookIdParam,
   WebhookView,
 } from './webhooks.dto';
@@ -27,6 +30,13 @@ const URL_REFUSED =
   'Invalid body (each bad field named), or a url that is refused: not http(s), with credentials, longer than 2048, ' +
   'a host that is or resolves to a loopback, private, link-local, CGNAT, multicast, unspecified, reserved or cloud-metadata address ' +
   '(unless WEBHOOK_ALLOW_PRIVATE=true), or a host that cannot be resolved';
+const TEST_DESCRIPTION =
+  'Sends a webhook.test event ({id, event: "webhook.test", session, sequence: 0, timestamp, data: {webhookId, url}}) to this endpoint ' +
+  'alone, signed and retried like any delivery; it is not part of the session\'s event log (sequence 0). Answers with the delivery: ' +
+  'follow it in GET /api/webhooks/deliveries.';
+const STATUS_DESCRIPTION =
+  'DISABLED endpoints receive nothing: events that happen meanwhile get no delivery, pending deliveries end FAILED. An endpoint ' +
+  'that answers 410 Gone is disabled by ZapHub; set ACTIVE to re-enable it, then redeliver what failed.';
 const DNS_DOWN = 'DNS did not answer for the url host in time (Retry-After), or PostgreSQL is unavailable';
 
 /** A session's webhook endpoints: they receive that session's events. */
@@ -85,6 +95,25 @@ export class SessionWebhooksController {
   rotate(@Param() params: SessionWebhookParams, @Body() dto: RotateWebhookSecretDto): Promise<RotatedSecretView> {
     return this.endpoints.rotateForSession(params.name, params.id, dto.secret);
   }
+
+  @Post(':id/test')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a test event to this endpoint', description: TEST_DESCRIPTION })
+  @ApiAcceptedResponse({ type: DeliveryView })
+  @ApiBadRequestResponse({ description: 'id is not a webhook id (a UUID)' })
+  @ApiNotFoundResponse({ description: 'Unknown session, or no webhook with this id in this session' })
+  test(@Param() params: SessionWebhookParams): Promise<DeliveryView> {
+    return this.endpoints.testForSession(params.name, params.id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Enable or disable the endpoint', description: STATUS_DESCRIPTION })
+  @ApiOkResponse({ type: WebhookView })
+  @ApiBadRequestResponse({ description: 'id is not a UUID, or status is not ACTIVE or DISABLED' })
+  @ApiNotFoundResponse({ description: 'Unknown session, or no webhook with this id in this session' })
+  update(@Param() params: SessionWebhookParams, @Body() dto: UpdateWebhookDto): Promise<WebhookView> {
+    return this.endpoints.setStatusForSession(params.name, params.id, dto.status);
+  }
 }
 
 /** Global webhook endpoints: they receive every session's events. */
@@ -123,5 +152,24 @@ export class GlobalWebhooksController {
   @ApiConflictResponse({ description: 'The endpoint is defined by WEBHOOK_URL: unset or change WEBHOOK_URL and restart instead' })
   async remove(@Param() params: WebhookIdParam): Promise<void> {
     await this.endpoints.deleteGlobal(params.id);
+  }
+
+  @Post(':id/test')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a test event to this global endpoint', description: TEST_DESCRIPTION })
+  @ApiAcceptedResponse({ type: DeliveryView })
+  @ApiBadRequestResponse({ description: 'id is not a webhook id (a UUID)' })
+  @ApiNotFoundResponse({ description: 'No global webhook with this id' })
+  test(@Param() params: WebhookIdParam): Promise<DeliveryView> {
+    return this.endpoints.testGlobal(params.id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Enable or disable a global endpoint', description: STATUS_DESCRIPTION })
+  @ApiOkResponse({ type: WebhookView })
+  @ApiBadRequestResponse({ description: 'id is not a UUID, or status is not ACTIVE or DISABLED' })
+  @ApiNotFoundResponse({ description: 'No global webhook with this id' })
+  update(@Param() params: WebhookIdParam, @Body() dto: UpdateWebhookDto): Promise<WebhookView> {
+    return this.endpoints.setStatusGlobal(params.id, dto.status);
   }
 }

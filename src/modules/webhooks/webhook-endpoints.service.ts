@@ -3,13 +3,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../../common/errors/domain-errors';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { SessionsService } from '../sessions/sessions.service';
+import { DeliveriesService } from './deliveries/deliveries.service';
+import type { DeliveryView } from './deliveries/deliveries.dto';
 import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from './outbound-url/outbound-url-guard';
 import { normalizeEvents } from './webhook-events';
 import { WebhookMetrics } from './webhook-metrics';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from './webhook-secret-cipher';
 import { generateWebhookSecret } from './webhook-secret';
 import { toWebhookView } from './webhook.view';
-import { WebhookRepository, type WebhookRecord } from './webhook.repository';
+import { WebhookRepository, type WebhookRecord, type WebhookStatus } from './webhook.repository';
 import type { CreatedWebhookView, CreateWebhookDto, RotatedSecretView, WebhookView } from './webhooks.dto';
 
 /** Endpoints one session, or the global scope, may have: the fan-out of one event stays bounded. */
@@ -34,6 +36,7 @@ export class WebhookEndpointsService {
     private readonly webhooks: WebhookRepository,
     private readonly sessions: SessionsService,
     private readonly metrics: WebhookMetrics,
+    private readonly deliveries: DeliveriesService,
     @Inject(OUTBOUND_URL_GUARD) private readonly guard: OutboundUrlGuard,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: WebhookSecretCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -62,6 +65,23 @@ export class WebhookEndpointsService {
 
   deleteGlobal(id: string): Promise<void> {
     return this.delete(GLOBAL, id);
+  }
+
+  /** Sends a `webhook.test` event to this endpoint alone (a delivery like any other). */
+  async testForSession(name: string, id: string): Promise<DeliveryView> {
+    return this.deliveries.ping(await this.requireOwned(await this.sessionOwner(name), id));
+  }
+
+  async testGlobal(id: string): Promise<DeliveryView> {
+    return this.deliveries.ping(await this.requireOwned(GLOBAL, id));
+  }
+
+  async setStatusForSession(name: string, id: string, status: WebhookStatus): Promise<WebhookView> {
+    return this.setStatus(await this.sessionOwner(name), id, status);
+  }
+
+  setStatusGlobal(id: string, status: WebhookStatus): Promise<WebhookView> {
+    return this.setStatus(GLOBAL, id, status);
   }
 
   /**
@@ -109,6 +129,14 @@ export class WebhookEndpointsService {
     if (!record) throw new ConflictError('A webhook with this id already exists, retry');
     this.metrics.changed();
     return { ...toWebhookView(record), secret };
+  }
+
+  private async setStatus(owner: Owner, id: string, status: WebhookStatus): Promise<WebhookView> {
+    await this.requireOwned(owner, id);
+    const updated = await this.webhooks.setStatus(id, status);
+    if (!updated) throw this.notFound(owner, id);
+    this.metrics.changed();
+    return toWebhookView(updated);
   }
 
   private async delete(owner: Owner, id: string): Promise<void> {

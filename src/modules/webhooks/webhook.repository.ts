@@ -118,6 +118,14 @@ export class WebhookRepository {
     return row ? toRecord(row) : null;
   }
 
+  /** Sets the endpoint's status; the updated row, or null when it is gone. */
+  async setStatus(id: string, status: WebhookStatus): Promise<WebhookRecord | null> {
+    const { count } = await this.prisma.webhook.updateMany({ where: { id }, data: { status } });
+    if (!count) return null;
+    const row = await this.prisma.webhook.findUnique({ where: { id }, include: withSession });
+    return row ? toRecord(row) : null;
+  }
+
   async findManaged(managedBy: string): Promise<WebhookRecord | null> {
     const row = await this.prisma.webhook.findUnique({ where: { managedBy }, include: withSession });
     return row ? toRecord(row) : null;

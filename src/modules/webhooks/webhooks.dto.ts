@@ -82,6 +82,16 @@ export class RotateWebhookSecretDto {
   secret?: string;
 }
 
+export class UpdateWebhookDto {
+  @ApiProperty({
+    enum: ['ACTIVE', 'DISABLED'],
+    description: 'ACTIVE re-enables an endpoint (for example one disabled by a 410 answer); DISABLED stops deliveries to it. ' +
+      'Deliveries that failed meanwhile are listed as FAILED and can be redelivered.',
+  })
+  @IsIn(['ACTIVE', 'DISABLED'], { message: 'status must be one of ACTIVE, DISABLED' })
+  status: 'ACTIVE' | 'DISABLED';
+}
+
 export class WebhookIdParam {
   @IsUUID('all', { message: 'id must be a webhook id (a UUID)' })
   id: string;

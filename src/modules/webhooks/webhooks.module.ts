@@ -1,5 +1,14 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
+import { DeliveriesController } from './deliveries/deliveries.controller';
+import { DeliveriesService } from './deliveries/deliveries.service';
+import { DeliveryAttemptService } from './deliveries/delivery-attempt.service';
+import { DeliveryFanout } from './deliveries/delivery-fanout';
+import { DeliveryMetrics } from './deliveries/delivery-metrics';
+import { DeliveryReconciler } from './deliveries/delivery-reconciler';
+import { DeliveryTriggers } from './deliveries/delivery-triggers';
+import { DeliveryRepository } from './deliveries/delivery.repository';
+import { WebhookDeliveryProcessor } from './deliveries/webhook-delivery.processor';
 import { EnvWebhookTask } from './env-webhook.task';
 import { OUTBOUND_URL_GUARD, OutboundUrlGuard } from './outbound-url/outbound-url-guard';
 import { SessionEventsController } from './session-events.controller';
@@ -10,34 +19,51 @@ import { WEBHOOK_SECRET_CIPHER, WebhookSecretCipher } from './webhook-secret-cip
 import { WebhookSecretSealTask } from './webhook-secret-seal.task';
 import { WebhookRepository } from './webhook.repository';
 
+/** Worker-only providers: delivery attempts (the processor) and the trigger reconciler. */
+function workerProviders(): Provider[] {
+  return [DeliveryAttemptService, WebhookDeliveryProcessor, DeliveryReconciler];
+}
+
 /**
  * Webhooks and the event log's readers: the catch-up route over the event log
  * (`GET /api/sessions/:name/events`), webhook endpoints (per session and
  * global, the one from WEBHOOK_URL kept in line at boot), their secrets
- * (encrypted with the auth-state key when set) and the SSRF guard every
- * outbound URL goes through. Signed deliveries and retries come next, on the
- * same tables. Exports the guard (OUTBOUND_URL_GUARD) for other outbound
- * fetches (media URLs).
+ * (encrypted with the auth-state key when set), the SSRF guard every outbound
+ * URL goes through, and deliveries: every appended event fans out to
+ * delivery rows in its own transaction (every role), workers make the signed
+ * attempts and keep the retry schedule on the rows. Exports the guard
+ * (OUTBOUND_URL_GUARD) for other outbound fetches (media URLs).
  */
-@Module({
-  controllers: [SessionEventsController, SessionWebhooksController, GlobalWebhooksController],
-  providers: [
-    WebhookRepository,
-    WebhookEndpointsService,
-    WebhookMetrics,
-    EnvWebhookTask,
-    WebhookSecretSealTask,
-    {
-      provide: OUTBOUND_URL_GUARD,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => new OutboundUrlGuard({ allowPrivate: config.WEBHOOK_ALLOW_PRIVATE }),
-    },
-    {
-      provide: WEBHOOK_SECRET_CIPHER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => WebhookSecretCipher.fromConfig(config.AUTH_STATE_KEY, config.AUTH_STATE_KEY_PREVIOUS),
-    },
-  ],
-  exports: [OUTBOUND_URL_GUARD],
-})
-export class WebhooksModule {}
+@Module({})
+export class WebhooksModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: WebhooksModule,
+      controllers: [SessionEventsController, SessionWebhooksController, GlobalWebhooksController, DeliveriesController],
+      providers: [
+        WebhookRepository,
+        WebhookEndpointsService,
+        WebhookMetrics,
+        EnvWebhookTask,
+        WebhookSecretSealTask,
+        DeliveryRepository,
+        DeliveryTriggers,
+        DeliveryFanout,
+        DeliveryMetrics,
+        DeliveriesService,
+        {
+          provide: OUTBOUND_URL_GUARD,
+          inject: [APP_CONFIG],
+          useFactory: (c: AppConfig) => new OutboundUrlGuard({ allowPrivate: c.WEBHOOK_ALLOW_PRIVATE }),
+        },
+        {
+          provide: WEBHOOK_SECRET_CIPHER,
+          inject: [APP_CONFIG],
+          useFactory: (c: AppConfig) => WebhookSecretCipher.fromConfig(c.AUTH_STATE_KEY, c.AUTH_STATE_KEY_PREVIOUS),
+        },
+        ...(config.APP_ROLE !== 'api' ? workerProviders() : []),
+      ],
+      exports: [OUTBOUND_URL_GUARD],
+    };
+  }
+}
