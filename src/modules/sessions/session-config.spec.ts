@@ -31,7 +31,7 @@ describe('mergeSessionConfig', () => {
   const stored: StoredSessionConfig = {
     humanize: { enabled: false, minTypingMs: 100 },
     rateLimitPerMinute: 30,
-    webhooks: [{ url: 'https://a.test/hook', events: ['message.sent'], secret: 'whsec_a' }],
+    webhooks: [{ url: 'https://a.test/hook', events: ['message.sent'] }],
   };
 
   it('checks the defaults it relies on', () => {
@@ -118,7 +118,8 @@ describe('mergeSessionConfig', () => {
 describe('newSessionConfig', () => {
   it('stores what was sent, as plain JSON', () => {
     const config = newSessionConfig(dto({ humanize: { enabled: false }, webhooks: [{ url: 'https://a.test/hook', secret: 'whsec_a' }] }), defaults);
-    expect(config).toEqual({ humanize: { enabled: false }, webhooks: [{ url: 'https://a.test/hook', secret: 'whsec_a' }] });
+    // The secret goes to the webhook row (sealed), never into the config.
+    expect(config).toEqual({ humanize: { enabled: false }, webhooks: [{ url: 'https://a.test/hook' }] });
     expect(newSessionConfig(undefined, defaults)).toEqual({});
   });
 

@@ -82,12 +82,14 @@ function definedHumanize(humanize: HumanizeDto): Partial<HumanizeConfig> {
   return out;
 }
 
+/**
+ * An inline webhook as the session's config keeps it, for the Session view:
+ * url and events only. The endpoint itself (with its secret, sealed) is a
+ * Webhook row written by the webhooks module; a secret never stays in the
+ * config.
+ */
 function copyWebhook(webhook: WebhookInputDto | WebhookInput): WebhookInput {
-  return {
-    url: webhook.url,
-    ...(webhook.events !== undefined ? { events: [...webhook.events] } : {}),
-    ...(webhook.secret !== undefined ? { secret: webhook.secret } : {}),
-  };
+  return { url: webhook.url, ...(webhook.events !== undefined ? { events: [...webhook.events] } : {}) };
 }
 
 /** A copy of the stored config, dropping shapes older versions could store by mistake (say `"humanize": []`). */

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { InboundSink, SentMessageStore, SessionRef, SessionWorkingListener } from './ports/inbound-sink.port';
+import type { InlineWebhooks } from './ports/inline-webhooks.port';
 
 /** Until messaging registers its sink, inbound items are acknowledged and dropped (nothing to record them in). */
 const DROPPING_SINK: InboundSink = {
@@ -8,10 +9,19 @@ const DROPPING_SINK: InboundSink = {
   receipt: async () => undefined,
 };
 
+/** Until the webhooks module registers itself, `config.webhooks` cannot be accepted (nothing could deliver to them). */
+const NO_INLINE_WEBHOOKS: InlineWebhooks = {
+  check: async (webhooks) => {
+    if (webhooks.length) throw new Error('config.webhooks needs the webhooks module');
+  },
+  replace: async () => undefined,
+};
+
 /**
  * The seams other modules plug into the sessions runtime, without sessions
  * depending on them: messaging registers its InboundSink and SentMessageStore
- * at init, and listens for sessions becoming WORKING. Exported by the sessions
+ * at init, and listens for sessions becoming WORKING; webhooks turns
+ * `config.webhooks` into endpoints (InlineWebhooks). Exported by the sessions
  * module; one instance per process.
  */
 @Injectable()
@@ -19,6 +29,7 @@ export class SessionHooks {
   private readonly logger = new Logger(SessionHooks.name);
   private sink: InboundSink = DROPPING_SINK;
   private store: SentMessageStore | null = null;
+  private inline: InlineWebhooks = NO_INLINE_WEBHOOKS;
   private readonly workingListeners = new Set<SessionWorkingListener>();
 
   setInboundSink(sink: InboundSink): void {
@@ -27,6 +38,14 @@ export class SessionHooks {
 
   setSentMessageStore(store: SentMessageStore): void {
     this.store = store;
+  }
+
+  setInlineWebhooks(inline: InlineWebhooks): void {
+    this.inline = inline;
+  }
+
+  get inlineWebhooks(): InlineWebhooks {
+    return this.inline;
   }
 
   /** Registers a listener; returns its removal. */

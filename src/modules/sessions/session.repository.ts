@@ -50,9 +50,9 @@ export class SessionRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** Creates a session; returns null when the name is taken (unique violation), so the caller answers 409. */
-  async create(name: string, config: StoredSessionConfig, desiredState: DesiredState): Promise<SessionRecord | null> {
+  async create(name: string, config: StoredSessionConfig, desiredState: DesiredState, tx?: DbTransaction): Promise<SessionRecord | null> {
     try {
-      return toRecord(await this.prisma.session.create({ data: { name, config: config as Prisma.InputJsonValue, desiredState } }));
+      return toRecord(await dbClient(this.prisma, tx).session.create({ data: { name, config: config as Prisma.InputJsonValue, desiredState } }));
     } catch (error) {
       if (isKnown(error, 'P2002')) return null;
       throw error;
@@ -81,9 +81,9 @@ export class SessionRepository {
   }
 
   /** API-side update of a visible session (config, circuit reset); null when it does not exist. */
-  async update(id: string, patch: SessionPatch): Promise<SessionRecord | null> {
+  async update(id: string, patch: SessionPatch, tx?: DbTransaction): Promise<SessionRecord | null> {
     try {
-      return toRecord(await this.prisma.session.update({ where: { id, deletedAt: null }, data: toData(patch) }));
+      return toRecord(await dbClient(this.prisma, tx).session.update({ where: { id, deletedAt: null }, data: toData(patch) }));
     } catch (error) {
       if (isKnown(error, 'P2025')) return null;
       throw error;

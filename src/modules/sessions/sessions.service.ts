@@ -3,9 +3,12 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../common/errors/domain-errors';
 import { phoneDigits, PHONE_RULE } from '../../common/validation/phone-number';
 import { BackgroundFailures } from '../../infra/metrics/background-failures';
+import { TransactionRunner } from '../../infra/prisma/transaction';
 import { QueueName } from '../../infra/queues/queue-catalogue';
 import { QueuesService } from '../../infra/queues/queues.service';
 import { PoolStatsService } from './pool-stats.service';
+import type { WebhookInput } from './session.types';
+import { SessionHooks } from './session-hooks';
 import { SessionCommandBus } from './runtime/session-command-bus';
 import { SessionLeaseService } from './runtime/session-lease.service';
 import type { CreateSessionDto, SessionConfigDto } from './sessions.dto';
@@ -42,13 +45,30 @@ export class SessionsService {
     private readonly commands: SessionCommandBus,
     private readonly poolStats: PoolStatsService,
     private readonly background: BackgroundFailures,
+    private readonly transactions: TransactionRunner,
+    private readonly hooks: SessionHooks,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
+  /** `config.webhooks`, when given, become the session's endpoints in the transaction that creates it. */
   async create(dto: CreateSessionDto): Promise<SessionView> {
     const start = dto.start ?? true;
-    const record = await this.sessions.create(dto.name, newSessionConfig(dto.config, this.config), start ? 'RUNNING' : 'STOPPED');
-    if (!record) throw new ConflictError(`A session named "${dto.name}" already exists`);
+    const config = newSessionConfig(dto.config, this.config);
+    const inline = dto.config?.webhooks;
+    const conflict = () => new ConflictError(`A session named "${dto.name}" already exists`);
+    let record: SessionRecord | null;
+    if (inline?.length) {
+      await this.hooks.inlineWebhooks.check(inline);
+      record = await this.transactions.run(async (tx) => {
+        const created = await this.sessions.create(dto.name, config, start ? 'RUNNING' : 'STOPPED', tx);
+        if (!created) throw conflict();
+        await this.hooks.inlineWebhooks.replace(tx, created.id, inline);
+        return created;
+      });
+    } else {
+      record = await this.sessions.create(dto.name, config, start ? 'RUNNING' : 'STOPPED');
+    }
+    if (!record) throw conflict();
     if (start) await this.trigger(record, { queue: QueueName.SessionInit, reason: 'start' });
     return this.view(record);
   }
@@ -67,9 +87,20 @@ export class SessionsService {
     return (await this.require(name)).id;
   }
 
+  /** `config.webhooks`, when sent, replaces the session's config-declared endpoints in the same transaction. */
   async patch(name: string, config: SessionConfigDto): Promise<SessionView> {
     const record = await this.require(name);
-    return this.view(await this.updateOr404(record, { config: mergeSessionConfig(record.config, config, this.config) }));
+    const merged = mergeSessionConfig(record.config, config, this.config);
+    const inline: readonly WebhookInput[] | undefined = config.webhooks;
+    if (inline === undefined) return this.view(await this.updateOr404(record, { config: merged }));
+    await this.hooks.inlineWebhooks.check(inline);
+    const updated = await this.transactions.run(async (tx) => {
+      const written = await this.sessions.update(record.id, { config: merged }, tx);
+      if (!written) throw new NotFoundError(`Session "${record.name}" not found`);
+      await this.hooks.inlineWebhooks.replace(tx, record.id, inline);
+      return written;
+    });
+    return this.view(updated);
   }
 
   start(name: string): Promise<SessionView> {

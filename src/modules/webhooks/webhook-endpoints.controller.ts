@@ -76,6 +76,7 @@ export class SessionWebhooksController {
   @ApiNoContentResponse({ description: 'Removed' })
   @ApiBadRequestResponse({ description: 'id is not a webhook id (a UUID)' })
   @ApiNotFoundResponse({ description: 'Unknown session, or no webhook with this id in this session (another session\'s or a global one included)' })
+  @ApiConflictResponse({ description: "The endpoint is declared in the session's config.webhooks: PATCH the session's config instead" })
   async remove(@Param() params: SessionWebhookParams): Promise<void> {
     await this.endpoints.deleteForSession(params.name, params.id);
   }

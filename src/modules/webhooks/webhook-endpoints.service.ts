@@ -144,6 +144,9 @@ export class WebhookEndpointsService {
     if (record.managedBy) {
       throw new ConflictError('This webhook is defined by WEBHOOK_URL: unset WEBHOOK_URL (or change it) and restart to remove it');
     }
+    if (record.fromSessionConfig) {
+      throw new ConflictError("This webhook is declared in the session's config.webhooks: PATCH /api/sessions/:name with the list without it");
+    }
     if (!(await this.webhooks.deleteForOwner(id, owner.sessionId))) throw this.notFound(owner, id);
     this.metrics.changed();
   }

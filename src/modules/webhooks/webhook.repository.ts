@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, type Webhook } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
+import { dbClient, type DbTransaction } from '../../infra/prisma/transaction';
 
 export type WebhookStatus = 'ACTIVE' | 'DISABLED';
 export const WEBHOOK_STATUSES: readonly WebhookStatus[] = ['ACTIVE', 'DISABLED'];
@@ -21,6 +22,8 @@ export interface WebhookRecord {
   secretRotatedAt: Date | null;
   /** "env" for the endpoint WEBHOOK_URL defines; null for API-created ones. */
   managedBy: string | null;
+  /** Declared in the session's config.webhooks (replaced with that list). */
+  fromSessionConfig: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -32,6 +35,7 @@ export interface NewWebhook {
   events: string[];
   secret: string;
   managedBy?: string;
+  fromSessionConfig?: boolean;
 }
 
 /** A secret change, applied only if the row still holds `fromSecret` (compare-and-set). */
@@ -60,9 +64,9 @@ export class WebhookRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /** Inserts a row; null when its unique marker (`managedBy`) is taken, i.e. another replica created it first. */
-  async create(webhook: NewWebhook): Promise<WebhookRecord | null> {
+  async create(webhook: NewWebhook, tx?: DbTransaction): Promise<WebhookRecord | null> {
     try {
-      const row = await this.prisma.webhook.create({
+      const row = await dbClient(this.prisma, tx).webhook.create({
         data: {
           id: webhook.id,
           sessionId: webhook.sessionId,
@@ -70,6 +74,7 @@ export class WebhookRepository {
           events: webhook.events,
           secret: webhook.secret,
           managedBy: webhook.managedBy ?? null,
+          fromSessionConfig: webhook.fromSessionConfig ?? false,
         },
         include: withSession,
       });
@@ -98,7 +103,7 @@ export class WebhookRepository {
 
   /** Deletes the endpoint `id` of that owner unless it is managed; true when a row went. */
   async deleteForOwner(id: string, sessionId: string | null): Promise<boolean> {
-    const { count } = await this.prisma.webhook.deleteMany({ where: { id, sessionId, managedBy: null } });
+    const { count } = await this.prisma.webhook.deleteMany({ where: { id, sessionId, managedBy: null, fromSessionConfig: false } });
     return count > 0;
   }
 
@@ -116,6 +121,21 @@ export class WebhookRepository {
     if (!count) return null;
     const row = await this.prisma.webhook.findUnique({ where: { id: change.id }, include: withSession });
     return row ? toRecord(row) : null;
+  }
+
+  /** The endpoints a session declares in its config.webhooks (in the caller's transaction). */
+  async listConfigDeclared(sessionId: string, tx?: DbTransaction): Promise<WebhookRecord[]> {
+    const rows = await dbClient(this.prisma, tx).webhook.findMany({ where: { sessionId, fromSessionConfig: true }, include: withSession });
+    return rows.map(toRecord);
+  }
+
+  /** Changes the events (and the stored secret, when given) of a config-declared endpoint. */
+  async updateConfigDeclared(id: string, patch: { events: string[]; secret?: string }, tx?: DbTransaction): Promise<void> {
+    await dbClient(this.prisma, tx).webhook.updateMany({ where: { id, fromSessionConfig: true }, data: patch });
+  }
+
+  async deleteConfigDeclared(ids: string[], tx?: DbTransaction): Promise<void> {
+    if (ids.length) await dbClient(this.prisma, tx).webhook.deleteMany({ where: { id: { in: ids }, fromSessionConfig: true } });
   }
 
   /** Sets the endpoint's status; the updated row, or null when it is gone. */
@@ -194,6 +214,7 @@ function toRecord(row: Webhook & { session: { name: string } | null }): WebhookR
     previousSecretExpiresAt: row.previousSecretExpiresAt,
     secretRotatedAt: row.secretRotatedAt,
     managedBy: row.managedBy,
+    fromSessionConfig: row.fromSessionConfig,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

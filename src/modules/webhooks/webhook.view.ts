@@ -11,7 +11,7 @@ export function toWebhookView(record: WebhookRecord, now = new Date()): WebhookV
     status: record.status,
     createdAt: record.createdAt.toISOString(),
     session: record.sessionId ? record.sessionName : null,
-    source: record.managedBy ? 'env' : 'api',
+    source: record.managedBy ? 'env' : record.fromSessionConfig ? 'config' : 'api',
     secretRotatedAt: record.secretRotatedAt?.toISOString() ?? null,
     previousSecretExpiresAt: overlapping ? record.previousSecretExpiresAt!.toISOString() : null,
   };

@@ -115,8 +115,13 @@ export class WebhookView {
   @ApiProperty({ example: '2026-12-01T12:00:00.000Z' }) createdAt: string;
   @ApiProperty({ nullable: true, type: String, example: 'sales-1', description: "The session whose events it receives; null for a global endpoint (every session's)" })
   session: string | null;
-  @ApiProperty({ enum: ['api', 'env'], description: 'env: the global endpoint defined by WEBHOOK_URL (change it there; it cannot be deleted through the API)' })
-  source: 'api' | 'env';
+  @ApiProperty({
+    enum: ['api', 'env', 'config'],
+    description:
+      'api: created through these routes; env: the global endpoint defined by WEBHOOK_URL (change it there); config: declared in the ' +
+      "session's config.webhooks (change it with PATCH /api/sessions/:name). env and config endpoints cannot be deleted through these routes.",
+  })
+  source: 'api' | 'env' | 'config';
   @ApiProperty({ nullable: true, type: String, example: null, description: 'When the secret was last rotated' })
   secretRotatedAt: string | null;
   @ApiProperty({

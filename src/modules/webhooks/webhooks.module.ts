@@ -10,6 +10,7 @@ import { DeliveryTriggers } from './deliveries/delivery-triggers';
 import { DeliveryRepository } from './deliveries/delivery.repository';
 import { WebhookDeliveryProcessor } from './deliveries/webhook-delivery.processor';
 import { EnvWebhookTask } from './env-webhook.task';
+import { InlineWebhooksService } from './inline-webhooks.service';
 import { OUTBOUND_URL_GUARD, OutboundUrlGuard } from './outbound-url/outbound-url-guard';
 import { SessionEventsController } from './session-events.controller';
 import { GlobalWebhooksController, SessionWebhooksController } from './webhook-endpoints.controller';
@@ -43,6 +44,7 @@ export class WebhooksModule {
       providers: [
         WebhookRepository,
         WebhookEndpointsService,
+        InlineWebhooksService,
         WebhookMetrics,
         EnvWebhookTask,
         WebhookSecretSealTask,

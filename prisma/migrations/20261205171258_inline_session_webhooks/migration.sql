@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Webhook" ADD COLUMN     "fromSessionConfig" BOOLEAN NOT NULL DEFAULT false;
