@@ -37,6 +37,8 @@ function parse(text: string): Sample[] {
 describe('GET /metrics', () => {
   let t: TestApp;
   let text: string;
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    parse(text).find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
   beforeAll(async () => {
     t = await startTestApp({ SANDBOX: 'true' });
@@ -75,9 +77,6 @@ describe('GET /metrics', () => {
   });
 
   it('exports the sessions pool, status, circuit, reconnect, cache and sandbox metrics of the contract', () => {
-    const samples = parse(text);
-    const value = (name: string, labels: Record<string, string> = {}) =>
-      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
     expect(value('zaphub_pool_sessions_max')).toBe('50');
     expect(value('zaphub_pool_sessions_active')).toBe('0');
     expect(value('zaphub_pool_sessions_waiting')).toBe('0');
@@ -86,6 +85,15 @@ describe('GET /metrics', () => {
     expect(value('zaphub_circuit_breakers', { state: 'CLOSED' })).toBe('1');
     expect(value('zaphub_sandbox')).toBe('1');
     for (const name of ['zaphub_session_reconnects_total', 'zaphub_cache_entries']) expect(text).toMatch(new RegExp(`^# TYPE ${name} `, 'm'));
+  });
+
+  it('exports the webhook families of the contract', () => {
+    expect(value('zaphub_webhook_endpoints', { state: 'ACTIVE' })).toBe('0');
+    expect(value('zaphub_webhook_endpoints', { state: 'DISABLED' })).toBe('0');
+    expect(value('zaphub_webhook_deliveries_pending')).toBe('0');
+    expect(value('zaphub_webhook_oldest_pending_age_seconds')).toBe('0');
+    for (const result of ['delivered', 'retry', 'failed', 'disabled']) expect(value('zaphub_webhook_deliveries_total', { result })).toBe('0');
+    expect(text).toMatch(/^# TYPE zaphub_webhook_delivery_duration_seconds histogram$/m);
   });
 
   it('exports the default process and Node.js metrics', () => {
