@@ -122,6 +122,8 @@ export const JobId = {
   messageReceive: (sessionId: string, waMessageId: string) => `recv-${sessionId}-${safe(waMessageId)}`,
   messageStatus: (sessionId: string, waMessageId: string, status: string) => `status-${sessionId}-${safe(waMessageId)}-${status}`,
   webhookDelivery: (deliveryId: string, attempt: number) => `delivery-${deliveryId}-${attempt}`,
+  /** A redeliver's trigger: its own id, so an attempt of the same delivery still in flight cannot swallow it. */
+  webhookRedelivery: (deliveryId: string, at: number) => `redeliver-${deliveryId}-${at}`,
   cleanup: (job: string, slot: number) => `cleanup-${job}-${slot}`,
 };
 

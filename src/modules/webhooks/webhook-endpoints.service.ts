@@ -135,6 +135,7 @@ export class WebhookEndpointsService {
     await this.requireOwned(owner, id);
     const updated = await this.webhooks.setStatus(id, status);
     if (!updated) throw this.notFound(owner, id);
+    if (status === 'DISABLED') await this.deliveries.failPending(id);
     this.metrics.changed();
     return toWebhookView(updated);
   }

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { NotFoundError } from '../../../common/errors/domain-errors';
+import { NotFoundError, ValidationError } from '../../../common/errors/domain-errors';
 import { SessionsService } from '../../sessions/sessions.service';
 import type { WebhookRecord } from '../webhook.repository';
 import { DeliveryTriggers } from './delivery-triggers';
 import { DeliveryRepository, type DeliveryRecord } from './delivery.repository';
 import type { DeliveriesQueryDto, DeliveryPageView, DeliveryView } from './deliveries.dto';
+
+/** Cursors are delivery sequence numbers (PostgreSQL bigint). */
+const MAX_CURSOR = 9_223_372_036_854_775_807n;
 
 /** The delivery log (listing, redeliver) and test pings. */
 @Injectable()
@@ -18,8 +21,12 @@ export class DeliveriesService {
 
   async list(query: DeliveriesQueryDto): Promise<DeliveryPageView> {
     const limit = query.limit ?? 50;
+    const before = query.cursor ? BigInt(query.cursor) : null;
+    if (before !== null && before > MAX_CURSOR) {
+      throw new ValidationError('cursor must be the nextCursor of a previous page', [{ field: 'cursor', message: 'cursor must be the nextCursor of a previous page' }]);
+    }
     const sessionId = query.session ? await this.sessions.idOf(query.session) : undefined;
-    const items = await this.deliveries.list({ status: query.status, sessionId, webhookId: query.webhookId }, query.cursor ? BigInt(query.cursor) : null, limit);
+    const items = await this.deliveries.list({ status: query.status, sessionId, webhookId: query.webhookId }, before, limit);
     return { items: items.map(toDeliveryView), nextCursor: items.length === limit ? String(items[items.length - 1]!.seq) : null };
   }
 
@@ -27,8 +34,13 @@ export class DeliveriesService {
   async redeliver(id: string): Promise<DeliveryView> {
     const record = await this.deliveries.requeue(id, new Date());
     if (!record) throw new NotFoundError(`Delivery ${id} not found`);
-    await this.triggers.trigger([{ id: record.id, attempts: record.attempts }]);
+    await this.triggers.trigger([{ id: record.id, attempts: record.attempts, redeliver: true }]);
     return toDeliveryView(record);
+  }
+
+  /** A disabled endpoint's pending deliveries end FAILED at once (listed, redelivered once it is enabled again). */
+  async failPending(webhookId: string): Promise<void> {
+    await this.deliveries.failPendingOf(webhookId, 'webhook disabled: enable it, then redeliver');
   }
 
   /**

@@ -42,7 +42,7 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: WebhookSecretCipher,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
-    this.client = new WebhookHttpClient(guard.lookup);
+    this.client = new WebhookHttpClient(guard.lookup, Math.max(32, config.QUEUE_WEBHOOK_DELIVERY_CONCURRENCY));
     this.schedule = { baseMs: config.WEBHOOK_RETRY_BASE_MS, maxDelayMs: config.WEBHOOK_RETRY_MAX_DELAY_MS, maxAttempts: config.WEBHOOK_MAX_ATTEMPTS };
   }
 

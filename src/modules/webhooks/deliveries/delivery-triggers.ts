@@ -8,6 +8,8 @@ export interface DeliveryTrigger {
   id: string;
   attempts: number;
   delayMs?: number;
+  /** A redeliver (an operator's request): a job id of its own, see JobId.webhookRedelivery. */
+  redeliver?: boolean;
 }
 
 /**
@@ -30,7 +32,7 @@ export class DeliveryTriggers {
         QueueName.WebhookDelivery,
         triggers.map((t) => ({
           data: { deliveryId: t.id },
-          opts: { jobId: JobId.webhookDelivery(t.id, t.attempts), ...(t.delayMs ? { delay: t.delayMs } : {}) },
+          opts: { jobId: t.redeliver ? JobId.webhookRedelivery(t.id, Date.now()) : JobId.webhookDelivery(t.id, t.attempts), ...(t.delayMs ? { delay: t.delayMs } : {}) },
         })),
       );
     } catch (error) {

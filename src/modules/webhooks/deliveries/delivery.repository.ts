@@ -76,23 +76,28 @@ export class DeliveryRepository {
   }
 
   /**
-   * Takes a due PENDING delivery for one attempt: pushes its nextAttemptAt to
-   * `leaseUntil` (past the attempt's timeout) in the same statement, so a
-   * second trigger of the same delivery finds it not due and does nothing,
-   * and a worker that dies mid-attempt leaves a row that becomes due again
-   * by itself. Null when not due, not PENDING or gone.
+   * Takes a due PENDING delivery for one attempt, in one statement: pushes its
+   * nextAttemptAt to `leaseUntil` (past the attempt's timeout) and returns the
+   * row as claimed with its endpoint, so a second trigger of the same delivery
+   * finds it not due and does nothing, and a worker that dies mid-attempt
+   * leaves a row that becomes due again by itself. Null when not due, not
+   * PENDING or gone.
    */
   async claim(id: string, now: Date, leaseUntil: Date): Promise<ClaimedDelivery | null> {
-    const { count } = await this.prisma.webhookDelivery.updateMany({
-      where: { id, status: 'PENDING', nextAttemptAt: { lte: now } },
-      data: { nextAttemptAt: leaseUntil },
-    });
-    if (!count) return null;
-    const row = await this.prisma.webhookDelivery.findUnique({
-      where: { id },
-      include: { webhook: { select: { id: true, url: true, status: true, secret: true, previousSecret: true, previousSecretExpiresAt: true } } },
-    });
-    return row ? { ...toRecord(row), webhook: row.webhook } : null;
+    const rows = await this.prisma.$queryRaw<Array<WebhookDelivery & { url: string; webhookStatus: WebhookRecord['status']; secret: string; previousSecret: string | null; previousSecretExpiresAt: Date | null }>>`
+      WITH claimed AS (
+        UPDATE "WebhookDelivery" SET "nextAttemptAt" = ${leaseUntil}
+        WHERE "id" = ${id}::uuid AND "status" = 'PENDING' AND "nextAttemptAt" <= ${now}
+        RETURNING *
+      )
+      SELECT c.*, w."url", w."status"::text AS "webhookStatus", w."secret", w."previousSecret", w."previousSecretExpiresAt"
+      FROM claimed c JOIN "Webhook" w ON w."id" = c."webhookId"`;
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      ...toRecord({ ...row, status: String(row.status) as DeliveryStatus }),
+      webhook: { id: row.webhookId, url: row.url, status: row.webhookStatus, secret: row.secret, previousSecret: row.previousSecret, previousSecretExpiresAt: row.previousSecretExpiresAt },
+    };
   }
 
   /**

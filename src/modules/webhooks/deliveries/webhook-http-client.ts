@@ -30,7 +30,8 @@ export class WebhookHttpClient {
   private readonly agents: { http: http.Agent; https: https.Agent };
 
   constructor(private readonly lookup: LookupFunction, maxSocketsPerOrigin = 32) {
-    const options = { keepAlive: true, maxSockets: maxSocketsPerOrigin, maxFreeSockets: 8, scheduling: 'lifo' as const };
+    // Idle sockets kept up to the number in use: fewer would close and reopen connections under load.
+    const options = { keepAlive: true, maxSockets: maxSocketsPerOrigin, maxFreeSockets: maxSocketsPerOrigin, scheduling: 'lifo' as const };
     this.agents = { http: new http.Agent(options), https: new https.Agent(options) };
   }
 
