@@ -55,6 +55,7 @@ import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -312,7 +313,6 @@ async function main() {
 
   require('reflect-metadata');
   const pg = require('pg');
-  const { Redis } = require('ioredis');
   const { createApp } = require(dist('bootstrap/create-app.js'));
   const { parseConfig } = require(dist('config/index.js'));
 
@@ -340,7 +340,7 @@ async function main() {
     if (db) await db.end().catch(() => undefined);
     if (sandbox?.connected) sandbox.send('close');
     await retry(() => onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
-    await deleteRedisKeys(Redis, redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
+    await deleteRedisKeys(redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
   };
   let interrupted = false;
   process.once('SIGINT', () => {
@@ -705,33 +705,6 @@ function emit(measurement) {
 
 function warn(message) {
   process.stderr.write(`[bench:sessions] ${message}\n`);
-}
-
-async function onAdmin(adminUrl, sql) {
-  const pg = require('pg');
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => undefined); // surfaces as the failed query below
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys(Redis, url, prefix) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 // Last: the helpers above (classes are not hoisted) must exist before main runs.

@@ -78,6 +78,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
+import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -270,7 +271,7 @@ async function main() {
     if (db) await db.end().catch(() => undefined);
     if (redis) redis.disconnect();
     await retry(() => onAdmin(adminUrl, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`)).catch((e) => warn(`dropping ${dbName}: ${e.message}`));
-    await deleteRedisKeys(Redis, redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
+    await deleteRedisKeys(redisUrl, redisPrefix).catch((e) => warn(`deleting Redis keys ${redisPrefix}:*: ${e.message}`));
   };
   let interrupted = false;
   process.once('SIGINT', () => {
@@ -1123,33 +1124,6 @@ function emit(measurement) {
 
 function warn(message) {
   process.stderr.write(`[bench:webhooks] ${message}\n`);
-}
-
-async function onAdmin(adminUrl, sql) {
-  const pg = require('pg');
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => undefined); // surfaces as the failed query below
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function deleteRedisKeys(Redis, url, prefix) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [nextCursor, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = nextCursor;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 if (process.argv.includes('--receiver-child')) await receiverChild();
