@@ -101,6 +101,15 @@ async function rawChild() {
       : await baileysSockets(urlFor, rootKey, { patchAsyncLocalStorage: job.mode !== 'baileys-unpatched' });
   const within = (promise, ms, what) =>
     Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`raw ${what}: not within ${ms} ms`)), ms).unref())]);
+  /** Opens the account's socket, again after a close that came before the open (at most 5 tries); resolves with the reconnects. */
+  const openUntilUp = async (account) => {
+    for (let attempt = 1; ; attempt++) {
+      account.socket = open(account);
+      const outcome = await Promise.race([account.socket.opened.then(() => 'open'), account.socket.closed.then(() => 'closed')]);
+      if (outcome === 'open') return attempt - 1;
+      if (attempt >= 5) throw new Error(`raw ${account.name} restore: closed ${attempt} times before opening`);
+    }
+  };
   const closeAll = (accounts) =>
     Promise.all(
       accounts.map(async (account) => {
@@ -147,12 +156,13 @@ async function rawChild() {
     await closeAll(accounts);
     const closedAt = Date.now();
     const restoreStarted = Date.now();
-    for (const account of accounts) account.socket = open(account);
-    await Promise.all(accounts.map((account) => within(account.socket.opened, 10 * 60_000, `${account.name} restore`)));
+    // Like any client (and like ZapHub), a socket whose connection drops before it opened (500 logging in
+    // at once on 2 cores can time out) reconnects; without that one lost login stalled the ceiling for good.
+    const reconnectsPerSocket = await Promise.all(accounts.map((account) => within(openUntilUp(account), 10 * 60_000, `${account.name} restore`)));
     const restoreMs = Date.now() - restoreStarted;
     // Same rule as the app: the closed sockets stay reachable through Baileys' pre-key upload timer.
     const restored = await memory(Math.max(job.idleMs, PREKEY_UPLOAD_TIMER_MS + 1000 - (Date.now() - closedAt)));
-    report({ kind: 'raw-restore', sockets: target, restoreMs, msPerSocket: round(restoreMs / target) });
+    report({ kind: 'raw-restore', sockets: target, restoreMs, msPerSocket: round(restoreMs / target), reconnects: reconnectsPerSocket.reduce((a, b) => a + b, 0) });
     report({
       kind: 'raw-memory',
       sockets: target,
