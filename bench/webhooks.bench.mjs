@@ -79,6 +79,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
+import { pool, requestJson, retry } from './lib/bench-util.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -1007,47 +1008,6 @@ async function openLoop(rate, total, fire) {
  * One HTTP request with a JSON body and answer, on a connection of its own: the
  * client shares its event loop with the app under test.
  */
-function requestJson(url, method, body, headers = {}) {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = http.request(url, { method, agent: false, headers: { ...headers, ...(payload ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null });
-        } catch (error) {
-          reject(new Error(`${method} ${url}: ${res.statusCode} answered non-JSON: ${text.slice(0, 200)}`, { cause: error }));
-        }
-      });
-      res.on('error', reject);
-    });
-    req.on('error', (error) => reject(new Error(`${method} ${url}: ${error.message}`, { cause: error })));
-    req.end(payload);
-  });
-}
-
-/** A few tries a second apart (cleanup while PostgreSQL restarts). */
-async function retry(action, tries = 10) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await action();
-    } catch (error) {
-      if (attempt >= tries) throw error;
-      await sleep(1000);
-    }
-  }
-}
-
-async function pool(items, size, worker) {
-  let next = 0;
-  const run = async () => {
-    while (next < items.length) await worker(items[next++]);
-  };
-  await Promise.all(Array.from({ length: Math.min(size, items.length) }, run));
-}
-
 const range = (n) => Array.from({ length: n }, (_, i) => i);
 const mb = (bytes) => +(bytes / 2 ** 20).toFixed(1);
 const round = (n, digits = 1) => (Number.isFinite(n) ? +n.toFixed(digits) : null);
