@@ -33,23 +33,20 @@ export class EventRepository {
    * increment with the event, so no gap is left.
    */
   async append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
-    const db = dbClient(this.prisma, tx);
-    const [counter] = await db.$queryRaw<Array<{ lastSequence: number }>>`
-      INSERT INTO "EventCounter" ("sessionId", "lastSequence") VALUES (${event.sessionId}::uuid, 1)
-      ON CONFLICT ("sessionId") DO UPDATE SET "lastSequence" = "EventCounter"."lastSequence" + 1
-      RETURNING "lastSequence"`;
-    const row = await db.event.create({
-      data: {
-        id: `evt_${randomUUID().replace(/-/g, '')}`,
-        sessionId: event.sessionId,
-        sessionName: event.sessionName,
-        sequence: counter!.lastSequence,
-        type: event.type,
-        data: event.data as Prisma.InputJsonValue,
-        createdAt: new Date(),
-      },
-    });
-    return toEnvelope(row);
+    const id = `evt_${randomUUID().replace(/-/g, '')}`;
+    const createdAt = new Date();
+    // One statement (the hot path of every event): the counter's next number and the row.
+    const [row] = await dbClient(this.prisma, tx).$queryRaw<Array<{ sequence: number }>>`
+      WITH counter AS (
+        INSERT INTO "EventCounter" ("sessionId", "lastSequence") VALUES (${event.sessionId}::uuid, 1)
+        ON CONFLICT ("sessionId") DO UPDATE SET "lastSequence" = "EventCounter"."lastSequence" + 1
+        RETURNING "lastSequence"
+      )
+      INSERT INTO "Event" ("id", "sessionId", "sessionName", "sequence", "type", "data", "createdAt")
+      SELECT ${id}, ${event.sessionId}::uuid, ${event.sessionName}, counter."lastSequence", ${event.type}, ${JSON.stringify(event.data)}::jsonb, ${createdAt}
+      FROM counter
+      RETURNING "sequence"`;
+    return toEnvelope({ id, type: event.type, sessionName: event.sessionName, sequence: row!.sequence, createdAt, data: event.data as Prisma.JsonValue });
   }
 
   /** Events of a session with a sequence above `after`, in order, at most `limit`. */

@@ -3,10 +3,13 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import { DeliveryAttemptService } from './deliveries/delivery-attempt.service';
+import { DeliveryDispatcher } from './deliveries/delivery-dispatcher';
 import { DeliveryFanout } from './deliveries/delivery-fanout';
 import { DeliveryMetrics } from './deliveries/delivery-metrics';
+import { DeliveryOutcomeWriter } from './deliveries/delivery-outcome-writer';
 import { DeliveryReconciler } from './deliveries/delivery-reconciler';
 import { DeliveryTriggers } from './deliveries/delivery-triggers';
+import { DeliveryWakeups } from './deliveries/delivery-wakeups';
 import { DeliveryRepository } from './deliveries/delivery.repository';
 import { WebhookDeliveryProcessor } from './deliveries/webhook-delivery.processor';
 import { EnvWebhookTask } from './env-webhook.task';
@@ -20,9 +23,9 @@ import { WEBHOOK_SECRET_CIPHER, WebhookSecretCipher } from './webhook-secret-cip
 import { WebhookSecretSealTask } from './webhook-secret-seal.task';
 import { WebhookRepository } from './webhook.repository';
 
-/** Worker-only providers: delivery attempts (the processor) and the trigger reconciler. */
+/** Worker-only providers: delivery attempts (the dispatcher and the processor of triggers) and the trigger reconciler. */
 function workerProviders(): Provider[] {
-  return [DeliveryAttemptService, WebhookDeliveryProcessor, DeliveryReconciler];
+  return [DeliveryAttemptService, DeliveryOutcomeWriter, DeliveryDispatcher, WebhookDeliveryProcessor, DeliveryReconciler];
 }
 
 /**
@@ -50,6 +53,7 @@ export class WebhooksModule {
         WebhookSecretSealTask,
         DeliveryRepository,
         DeliveryTriggers,
+        DeliveryWakeups,
         DeliveryFanout,
         DeliveryMetrics,
         DeliveriesService,

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
-import { EventLog } from '../../../infra/events/event-log';
+import { LRUCache } from 'lru-cache';
+import { EventLog, type EventEnvelope } from '../../../infra/events/event-log';
 import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../outbound-url/outbound-url-guard';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from '../webhook-secret-cipher';
 import { webhookSecretKey } from '../webhook-secret';
@@ -9,6 +10,7 @@ import { WebhookRepository } from '../webhook.repository';
 import { retryDelayMs, type RetrySchedule } from './delivery-backoff';
 import { DeliveryMetrics } from './delivery-metrics';
 import { DeliveryTriggers } from './delivery-triggers';
+import { DeliveryOutcomeWriter } from './delivery-outcome-writer';
 import { DeliveryRepository, type AttemptOutcome, type ClaimedDelivery } from './delivery.repository';
 import { WebhookHttpClient, type WebhookResponse } from './webhook-http-client';
 import { signatureHeader } from './webhook-signer';
@@ -18,11 +20,12 @@ import { ZAPHUB_USER_AGENT } from './user-agent';
 const CLAIM_MARGIN_MS = 30_000;
 
 /**
- * One delivery attempt, run by the webhook-delivery processor on any worker:
- * claim the due row (a duplicate trigger finds nothing to do), build the
- * envelope and its Standard Webhooks signature, POST it through the SSRF-safe
- * client, and record the outcome on the row: DELIVERED on 2xx; on anything
- * else the next attempt's time (and its delayed trigger), or FAILED once the
+ * Delivery attempts, on any worker. A claimed row (by the dispatcher, in
+ * batches, or by a webhook-delivery trigger, one by one: a duplicate trigger
+ * finds nothing to do) gets its envelope signed the Standard Webhooks way and
+ * POSTed through the SSRF-safe client; the outcome is recorded on the row
+ * (batched with other attempts' outcomes): DELIVERED on 2xx; on anything else
+ * the next attempt's time (and its delayed trigger), or FAILED once the
  * schedule is exhausted; a 410 disables the endpoint.
  */
 @Injectable()
@@ -30,12 +33,15 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
   private readonly logger = new Logger(DeliveryAttemptService.name);
   private readonly client: WebhookHttpClient;
   private readonly schedule: RetrySchedule;
+  /** Decrypted signing keys per endpoint and stored secrets (a rotation changes the key of the entry). */
+  private readonly keys = new LRUCache<string, { current: Buffer | null; previous: Buffer | null }>({ max: 1000 });
 
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly webhooks: WebhookRepository,
     private readonly log: EventLog,
     private readonly triggers: DeliveryTriggers,
+    private readonly outcomes: DeliveryOutcomeWriter,
     private readonly metrics: DeliveryMetrics,
     private readonly endpointMetrics: WebhookMetrics,
     @Inject(OUTBOUND_URL_GUARD) private readonly guard: OutboundUrlGuard,
@@ -53,19 +59,55 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
   /** Makes the attempt a trigger asked for, if the delivery is still due. */
   async attempt(deliveryId: string): Promise<void> {
     const now = new Date();
-    const claimed = await this.deliveries.claim(deliveryId, now, new Date(now.getTime() + this.config.WEBHOOK_TIMEOUT_MS + CLAIM_MARGIN_MS));
+    const claimed = await this.deliveries.claim(deliveryId, now, this.leaseFrom(now));
     if (!claimed) return;
+    const envelopes = claimed.eventId ? await this.log.byIds([claimed.eventId]) : new Map<string, EventEnvelope>();
+    await this.run(claimed, envelopes);
+  }
+
+  /**
+   * Claims up to `limit` due first attempts for the dispatcher, with their
+   * envelopes (two statements for the whole batch). Each is then `run`.
+   */
+  async claimFirstAttempts(limit: number): Promise<{ claimed: ClaimedDelivery[]; envelopes: Map<string, EventEnvelope> }> {
+    const now = new Date();
+    const claimed = await this.deliveries.claimFirstAttempts(limit, now, this.leaseFrom(now));
+    const eventIds = claimed.flatMap((c) => (c.eventId ? [c.eventId] : []));
+    return { claimed, envelopes: eventIds.length ? await this.log.byIds(eventIds) : new Map() };
+  }
+
+  /**
+   * One attempt of a claimed delivery; `envelopes` holds its event's envelope
+   * (pings carry their own). `onSent` is called once the request is over
+   * (answered, failed or never made), before the outcome is written: the
+   * dispatcher's concurrency bounds requests, not writes waiting for a batch.
+   */
+  async run(claimed: ClaimedDelivery, envelopes: Map<string, EventEnvelope>, onSent: () => void = () => undefined): Promise<void> {
+    try {
+      await this.runOnce(claimed, envelopes, onSent);
+    } finally {
+      onSent();
+    }
+  }
+
+  private async runOnce(claimed: ClaimedDelivery, envelopes: Map<string, EventEnvelope>, onSent: () => void): Promise<void> {
     if (claimed.webhook.status !== 'ACTIVE') {
       await this.finish(claimed, { kind: 'failed', statusCode: null, error: 'webhook disabled: enable it, then redeliver', countsAsAttempt: false }, 'failed', null);
       return;
     }
-    const envelope = claimed.payload ?? (claimed.eventId ? (await this.log.byIds([claimed.eventId])).get(claimed.eventId) : undefined);
+    const envelope = claimed.payload ?? (claimed.eventId ? envelopes.get(claimed.eventId) : undefined);
     if (!envelope) {
       await this.finish(claimed, { kind: 'failed', statusCode: null, error: 'the event is no longer in the event log', countsAsAttempt: false }, 'failed', null);
       return;
     }
     const response = await this.send(claimed, envelope as { id: string; event: string; session: string | null });
+    onSent();
     await this.finish(claimed, ...this.outcomeOf(claimed, response));
+  }
+
+  /** A claim outlives the attempt's timeout, so only a dead worker's claim ever expires. */
+  private leaseFrom(now: Date): Date {
+    return new Date(now.getTime() + this.config.WEBHOOK_TIMEOUT_MS + CLAIM_MARGIN_MS);
   }
 
   private async send(claimed: ClaimedDelivery, envelope: { id: string; event: string; session: string | null }): Promise<WebhookResponse> {
@@ -93,11 +135,18 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
   /** The current secret's key, and the previous one's while its overlap lasts. */
   private signingKeys(claimed: ClaimedDelivery): Buffer[] {
     const { webhook } = claimed;
-    const secrets = [this.cipher.decrypt(webhook.secret, webhook.id)];
-    if (webhook.previousSecret && webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt.getTime() > Date.now()) {
-      secrets.push(this.cipher.decrypt(webhook.previousSecret, webhook.id));
+    // Decrypting (AES-GCM) and decoding per attempt cost more than the signature itself.
+    const cacheKey = `${webhook.id} ${webhook.secret} ${webhook.previousSecret ?? ''}`;
+    let keys = this.keys.get(cacheKey);
+    if (!keys) {
+      keys = {
+        current: webhookSecretKey(this.cipher.decrypt(webhook.secret, webhook.id)),
+        previous: webhook.previousSecret ? webhookSecretKey(this.cipher.decrypt(webhook.previousSecret, webhook.id)) : null,
+      };
+      this.keys.set(cacheKey, keys);
     }
-    return secrets.map((secret) => webhookSecretKey(secret)).filter((key): key is Buffer => key !== null);
+    const overlap = webhook.previousSecretExpiresAt !== null && webhook.previousSecretExpiresAt.getTime() > Date.now();
+    return [keys.current, overlap ? keys.previous : null].filter((key): key is Buffer => key !== null);
   }
 
   private outcomeOf(claimed: ClaimedDelivery, response: WebhookResponse): [AttemptOutcome, 'delivered' | 'retry' | 'failed' | 'disabled', number] {
@@ -120,7 +169,7 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
       this.endpointMetrics.changed();
       this.logger.warn({ webhookId: claimed.webhookId }, 'webhook answered 410 Gone: disabled');
     }
-    const written = await this.deliveries.record(claimed, outcome);
+    const written = await this.outcomes.write(claimed, outcome);
     if (durationMs === null) this.metrics.ended(result);
     else this.metrics.attempted(result, durationMs);
     if (written && outcome.kind === 'retry') {

@@ -11,13 +11,15 @@ const BATCH = 1000;
 const GRACE_MS = 5000;
 
 /**
- * Re-creates lost delivery triggers: PENDING deliveries that are due (past a
- * grace period) get a job again. The job id (delivery + attempts) makes this
- * a no-op for a trigger that still exists, and the claim makes a duplicate
- * attempt impossible. Covers enqueue failures after commit (Redis down),
- * delayed jobs lost with Redis, and attempts of a worker that died (their
- * claim expires). Every worker runs it at boot and every
- * WEBHOOK_RECONCILE_INTERVAL_MS, one replica at a time (Redis lock).
+ * Re-creates lost retry triggers: PENDING deliveries with failed attempts
+ * that are due (past a grace period) get a job again. The job id (delivery +
+ * attempts) makes this a no-op for a trigger that still exists, and the claim
+ * makes a duplicate attempt impossible. Covers enqueue failures after an
+ * attempt (Redis down), delayed jobs lost with Redis, and retries of a worker
+ * that died (their claim expires). First attempts need no trigger: the
+ * dispatchers claim them (woken, and on their own timer). Every worker runs
+ * it at boot and every WEBHOOK_RECONCILE_INTERVAL_MS, one replica at a time
+ * (Redis lock).
  */
 @Injectable()
 export class DeliveryReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -46,7 +48,7 @@ export class DeliveryReconciler implements OnApplicationBootstrap, OnApplication
   async tick(): Promise<number> {
     const ttl = Math.max(this.config.WEBHOOK_RECONCILE_INTERVAL_MS, 30_000);
     const count = await this.locks.runExclusive('webhook-delivery-reconcile', ttl, async () => {
-      const due = await this.deliveries.findDue(new Date(Date.now() - GRACE_MS), BATCH);
+      const due = await this.deliveries.findDueRetries(new Date(Date.now() - GRACE_MS), BATCH);
       await this.triggers.trigger(due.map((d) => ({ id: d.id, attempts: d.attempts })));
       return due.length;
     });

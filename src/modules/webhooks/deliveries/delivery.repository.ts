@@ -84,7 +84,7 @@ export class DeliveryRepository {
    * PENDING or gone.
    */
   async claim(id: string, now: Date, leaseUntil: Date): Promise<ClaimedDelivery | null> {
-    const rows = await this.prisma.$queryRaw<Array<WebhookDelivery & { url: string; webhookStatus: WebhookRecord['status']; secret: string; previousSecret: string | null; previousSecretExpiresAt: Date | null }>>`
+    const rows = await this.prisma.$queryRaw<ClaimedRow[]>`
       WITH claimed AS (
         UPDATE "WebhookDelivery" SET "nextAttemptAt" = ${leaseUntil}
         WHERE "id" = ${id}::uuid AND "status" = 'PENDING' AND "nextAttemptAt" <= ${now}
@@ -92,32 +92,82 @@ export class DeliveryRepository {
       )
       SELECT c.*, w."url", w."status"::text AS "webhookStatus", w."secret", w."previousSecret", w."previousSecretExpiresAt"
       FROM claimed c JOIN "Webhook" w ON w."id" = c."webhookId"`;
-    const row = rows[0];
-    if (!row) return null;
-    return {
-      ...toRecord({ ...row, status: String(row.status) as DeliveryStatus }),
-      webhook: { id: row.webhookId, url: row.url, status: row.webhookStatus, secret: row.secret, previousSecret: row.previousSecret, previousSecretExpiresAt: row.previousSecretExpiresAt },
-    };
+    return rows[0] ? toClaimed(rows[0]) : null;
   }
 
   /**
-   * Records an attempt's outcome, only if the row is still the claimed one
-   * (PENDING, same attempts, same lease): a redeliver or a newer claim in
-   * between wins. True when written.
+   * The dispatcher's claim: up to `limit` due first attempts (attempts = 0:
+   * new deliveries, redelivered ones, and first attempts whose worker died),
+   * lowest `seq` first, so deliveries leave in the order their events were
+   * appended. One statement; `SKIP LOCKED` lets replicas claim side by side
+   * without waiting on each other or taking the same row. Retries are not
+   * taken here: their delayed triggers bring them (see the reconciler).
    */
-  async record(claimed: Pick<DeliveryRecord, 'id' | 'attempts' | 'nextAttemptAt'>, outcome: AttemptOutcome): Promise<boolean> {
-    const attempts = outcome.kind === 'failed' && !outcome.countsAsAttempt ? claimed.attempts : claimed.attempts + 1;
-    const data: Prisma.WebhookDeliveryUpdateManyMutationInput =
-      outcome.kind === 'delivered'
-        ? { status: 'DELIVERED', attempts, lastStatusCode: outcome.statusCode, lastError: null, deliveredAt: outcome.at }
-        : outcome.kind === 'retry'
-          ? { attempts, lastStatusCode: outcome.statusCode, lastError: outcome.error, nextAttemptAt: outcome.nextAttemptAt }
-          : { status: 'FAILED', attempts, lastStatusCode: outcome.statusCode, lastError: outcome.error };
-    const { count } = await this.prisma.webhookDelivery.updateMany({
-      where: { id: claimed.id, status: 'PENDING', attempts: claimed.attempts, nextAttemptAt: claimed.nextAttemptAt },
-      data,
-    });
-    return count > 0;
+  async claimFirstAttempts(limit: number, now: Date, leaseUntil: Date): Promise<ClaimedDelivery[]> {
+    const rows = await this.prisma.$queryRaw<ClaimedRow[]>`
+      WITH due AS (
+        SELECT "id" FROM "WebhookDelivery"
+        WHERE "status" = 'PENDING' AND "attempts" = 0 AND "nextAttemptAt" <= ${now}
+        ORDER BY "seq"
+        LIMIT ${limit}
+        FOR UPDATE SKIP LOCKED
+      ), claimed AS (
+        UPDATE "WebhookDelivery" d SET "nextAttemptAt" = ${leaseUntil}
+        FROM due WHERE d."id" = due."id"
+        RETURNING d.*
+      )
+      SELECT c.*, w."url", w."status"::text AS "webhookStatus", w."secret", w."previousSecret", w."previousSecretExpiresAt"
+      FROM claimed c JOIN "Webhook" w ON w."id" = c."webhookId"
+      ORDER BY c."seq"`;
+    return rows.map(toClaimed);
+  }
+
+  /**
+   * Records the outcomes of several attempts in one statement, each only if
+   * its row is still the claimed one (PENDING, same attempts, same lease): a
+   * redeliver or a newer claim in between wins. Returns the ids written.
+   */
+  async recordMany(items: Array<{ claimed: Pick<DeliveryRecord, 'id' | 'attempts' | 'nextAttemptAt'>; outcome: AttemptOutcome }>): Promise<Set<string>> {
+    if (!items.length) return new Set();
+    const column = {
+      id: [] as string[],
+      status: [] as DeliveryStatus[],
+      attempts: [] as number[],
+      code: [] as Array<number | null>,
+      error: [] as Array<string | null>,
+      next: [] as Array<string | null>,
+      delivered: [] as Array<string | null>,
+      previous: [] as number[],
+      lease: [] as string[],
+    };
+    for (const { claimed, outcome } of items) {
+      column.id.push(claimed.id);
+      column.status.push(outcome.kind === 'delivered' ? 'DELIVERED' : outcome.kind === 'retry' ? 'PENDING' : 'FAILED');
+      column.attempts.push(outcome.kind === 'failed' && !outcome.countsAsAttempt ? claimed.attempts : claimed.attempts + 1);
+      column.code.push(outcome.statusCode);
+      column.error.push(outcome.kind === 'delivered' ? null : outcome.error);
+      column.next.push(outcome.kind === 'retry' ? outcome.nextAttemptAt.toISOString() : null);
+      column.delivered.push(outcome.kind === 'delivered' ? outcome.at.toISOString() : null);
+      column.previous.push(claimed.attempts);
+      column.lease.push(claimed.nextAttemptAt.toISOString());
+    }
+    // Time stamps travel as ISO strings: a zone in a literal cast to timestamp (without time zone,
+    // Prisma's DateTime) is ignored, which keeps the UTC wall time Prisma itself writes.
+    const rows = await this.prisma.$queryRaw<Array<{ id: string }>>`
+      UPDATE "WebhookDelivery" AS d SET
+        "status" = v."status"::"DeliveryStatus",
+        "attempts" = v."attempts",
+        "lastStatusCode" = v."code",
+        "lastError" = v."error",
+        "nextAttemptAt" = COALESCE(v."next", d."nextAttemptAt"),
+        "deliveredAt" = COALESCE(v."delivered", d."deliveredAt")
+      FROM unnest(
+        ${column.id}::uuid[], ${column.status}::text[], ${column.attempts}::int[], ${column.code}::int[], ${column.error}::text[],
+        ${column.next}::timestamp(3)[], ${column.delivered}::timestamp(3)[], ${column.previous}::int[], ${column.lease}::timestamp(3)[]
+      ) AS v("id", "status", "attempts", "code", "error", "next", "delivered", "previous", "lease")
+      WHERE d."id" = v."id" AND d."status" = 'PENDING' AND d."attempts" = v."previous" AND d."nextAttemptAt" = v."lease"
+      RETURNING d."id"`;
+    return new Set(rows.map((r) => r.id));
   }
 
   /** Puts a delivery back on the schedule from its start, due now. Null when it does not exist. */
@@ -149,10 +199,14 @@ export class DeliveryRepository {
     return rows.map(toRecord);
   }
 
-  /** PENDING deliveries due before `dueBefore`, oldest due first: their triggers may be lost. */
-  async findDue(dueBefore: Date, limit: number): Promise<Array<Pick<DeliveryRecord, 'id' | 'attempts'>>> {
+  /**
+   * Retries (attempts > 0) still PENDING and due before `dueBefore`, oldest
+   * due first: their triggers may be lost. First attempts are the
+   * dispatchers' (claimFirstAttempts), which look for them on a timer.
+   */
+  async findDueRetries(dueBefore: Date, limit: number): Promise<Array<Pick<DeliveryRecord, 'id' | 'attempts'>>> {
     return this.prisma.webhookDelivery.findMany({
-      where: { status: 'PENDING', nextAttemptAt: { lte: dueBefore } },
+      where: { status: 'PENDING', attempts: { gt: 0 }, nextAttemptAt: { lte: dueBefore } },
       orderBy: { nextAttemptAt: 'asc' },
       take: limit,
       select: { id: true, attempts: true },
@@ -171,6 +225,15 @@ export class DeliveryRepository {
       SELECT count(*) AS pending, min("createdAt") AS oldest FROM "WebhookDelivery" WHERE "status" = 'PENDING'`;
     return { pending: Number(row?.pending ?? 0), oldestCreatedAt: row?.oldest ?? null };
   }
+}
+
+type ClaimedRow = WebhookDelivery & { url: string; webhookStatus: WebhookRecord['status']; secret: string; previousSecret: string | null; previousSecretExpiresAt: Date | null };
+
+function toClaimed(row: ClaimedRow): ClaimedDelivery {
+  return {
+    ...toRecord({ ...row, status: String(row.status) as DeliveryStatus }),
+    webhook: { id: row.webhookId, url: row.url, status: row.webhookStatus, secret: row.secret, previousSecret: row.previousSecret, previousSecretExpiresAt: row.previousSecretExpiresAt },
+  };
 }
 
 function toRecord(row: WebhookDelivery): DeliveryRecord {
