@@ -1,5 +1,6 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
+import { MessagingModule } from '../modules/messaging/messaging.module';
 import { SessionsModule } from '../modules/sessions/sessions.module';
 import { WebhooksModule } from '../modules/webhooks/webhooks.module';
 
@@ -17,6 +18,6 @@ export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
     const { SandboxModule } = require('../modules/sandbox/sandbox.module') as typeof import('../modules/sandbox/sandbox.module');
     modules.push(SandboxModule.register(config));
   }
-  modules.push(SessionsModule.register(config), WebhooksModule.register(config));
+  modules.push(SessionsModule.register(config), WebhooksModule.register(config), MessagingModule.register(config));
   return modules;
 }

@@ -98,7 +98,7 @@ describe('sandbox REST routes (SANDBOX=true)', () => {
       const res = await api(t.http.get('/api/sandbox/contacts/5511955550001/messages'));
       return res.body.length ? res.body : null;
     }, 'contact inbox');
-    expect(inbox).toEqual([{ from: network.sessionPhone('rest-session'), text: 'answer', type: 'text', waMessageId: sent, receivedAt: expect.any(String) }]);
+    expect(inbox).toEqual([{ from: network.sessionPhone('rest-session'), text: 'answer', type: 'text', waMessageId: sent, receivedAt: expect.any(String), copies: 1 }]);
 
     const disconnected = await api(t.http.post('/api/sandbox/sessions/rest-session/disconnect')).send({ code: 428 });
     expect(disconnected.status).toBe(200);

@@ -98,4 +98,8 @@ export class ContactMessageView {
   @ApiProperty({ description: 'text, image, video, audio, document, sticker, location, contact, reaction, ...', example: 'text' }) type: string;
   @ApiProperty({ example: '3EB0C431C26A1916E2D1' }) waMessageId: string;
   @ApiProperty({ format: 'date-time' }) receivedAt: string;
+  @ApiProperty({ description: 'How many times this id arrived (one entry per id, like a phone; a resend is a copy)', example: 1 }) copies: number;
+  @ApiPropertyOptional({ description: 'The id of the message this one replies to' }) quotedId?: string;
+  @ApiPropertyOptional({ description: 'A reaction: the message reacted to and the emoji', example: { waMessageId: '3EB0C431C26A1916E2D1', emoji: '👍' } })
+  reaction?: { waMessageId: string; emoji: string };
 }

@@ -19,6 +19,11 @@ export class SessionChannels {
   get(sessionId: string): SessionChannel | null {
     return this.runtime?.channel(sessionId) ?? null;
   }
+
+  /** Ids of the sessions this worker can send for right now (live here, WORKING, lease held). */
+  workingHere(): string[] {
+    return (this.runtime?.liveSessions() ?? []).map((driver) => driver.id).filter((id) => this.get(id) !== null);
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../../common/errors/domain-errors';
 import { phoneDigits, PHONE_RULE } from '../../common/validation/phone-number';
 import { BackgroundFailures } from '../../infra/metrics/background-failures';
-import { TransactionRunner } from '../../infra/prisma/transaction';
+import { TransactionRunner, type DbTransaction } from '../../infra/prisma/transaction';
 import { QueueName } from '../../infra/queues/queue-catalogue';
 import { QueuesService } from '../../infra/queues/queues.service';
 import { PoolStatsService } from './pool-stats.service';
@@ -80,6 +80,15 @@ export class SessionsService {
 
   async get(name: string): Promise<SessionView> {
     return this.view(await this.require(name));
+  }
+
+  /**
+   * Counts a message sent or failed for good in the session's stats, inside
+   * the caller's transaction (messaging's, with the message's new status and
+   * its event): atomic in SQL, so replicas never lose a count.
+   */
+  async countSend(tx: DbTransaction, sessionId: string, outcome: 'sent' | 'failed'): Promise<void> {
+    await this.sessions.incrementStat(sessionId, outcome, 1, tx);
   }
 
   /** The id of a visible session (other modules key their rows by it); NotFoundError otherwise. */

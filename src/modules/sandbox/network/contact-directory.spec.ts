@@ -32,7 +32,7 @@ class StubContact implements DirectoryContact {
 }
 
 function message(text: string): ContactMessage {
-  return { from: '5511900000000', text, type: 'text', waMessageId: `ID-${text}`, receivedAt: new Date(0).toISOString() };
+  return { from: '5511900000000', text, type: 'text', waMessageId: `ID-${text}`, receivedAt: new Date(0).toISOString(), copies: 1 };
 }
 
 function setup(options: Partial<ContactDirectoryOptions> = {}) {

@@ -30,15 +30,24 @@ export class ContactState {
     return this.authCreds;
   }
 
-  /** Appends to the inbox, dropping the oldest message beyond `maxMessages`. */
+  /**
+   * Appends to the inbox, dropping the oldest message beyond `maxMessages`.
+   * One entry per WhatsApp id, like a phone shows it: a second arrival of an
+   * id only counts a copy.
+   */
   record(message: ContactMessage): void {
+    const seen = this.received.find((m) => m.waMessageId === message.waMessageId);
+    if (seen) {
+      seen.copies++;
+      return;
+    }
     this.received.push(message);
     if (this.received.length > this.maxMessages) this.received.splice(0, this.received.length - this.maxMessages);
   }
 
   /** The inbox, in arrival order (a copy). */
   messages(): ContactMessage[] {
-    return [...this.received];
+    return this.received.map((m) => ({ ...m }));
   }
 
   rememberSent(id: string, message: proto.IMessage): void {

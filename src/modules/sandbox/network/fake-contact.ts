@@ -124,6 +124,9 @@ export class FakeContact {
       type: described.type,
       waMessageId: message.key.id,
       receivedAt: new Date().toISOString(),
+      copies: 1,
+      ...(described.quotedId ? { quotedId: described.quotedId } : {}),
+      ...(described.reaction ? { reaction: described.reaction } : {}),
     });
     this.scheduleReceipts(message.key.remoteJid, message.key.participant ?? undefined, message.key.id);
   }

@@ -29,7 +29,9 @@ const TYPE_NAMES: Record<string, string> = {
  * (body, caption, or reaction emoji). Null for stanzas that carry no user
  * content (key distribution, protocol messages).
  */
-export function describeContent(message: proto.IMessage | null | undefined): { type: string; text: string | null } | null {
+export function describeContent(
+  message: proto.IMessage | null | undefined,
+): { type: string; text: string | null; quotedId?: string; reaction?: { waMessageId: string; emoji: string } } | null {
   const content = normalizeMessageContent(message);
   const key = getContentType(content ?? undefined);
   if (!content || !key || NOT_USER_CONTENT.has(key)) return null;
@@ -44,5 +46,8 @@ export function describeContent(message: proto.IMessage | null | undefined): { t
     content.locationMessage?.name ??
     content.contactMessage?.displayName ??
     null;
-  return { type: TYPE_NAMES[key] ?? key.replace(/Message$/, ''), text };
+  const reaction = content.reactionMessage?.key?.id ? { waMessageId: content.reactionMessage.key.id, emoji: content.reactionMessage.text ?? '' } : undefined;
+  const contextInfo = (content[key as keyof proto.IMessage] as { contextInfo?: proto.IContextInfo | null } | null | undefined)?.contextInfo;
+  const quotedId = contextInfo?.stanzaId ?? undefined;
+  return { type: TYPE_NAMES[key] ?? key.replace(/Message$/, ''), text, ...(quotedId ? { quotedId } : {}), ...(reaction ? { reaction } : {}) };
 }

@@ -70,6 +70,12 @@ export interface ContactMessage {
   waMessageId: string;
   /** ISO time the contact received it. */
   receivedAt: string;
+  /** How many times this id arrived (a phone shows one message; a resend after a crash is a copy). */
+  copies: number;
+  /** The id of the message this one replies to. */
+  quotedId?: string;
+  /** A reaction: the message reacted to and the emoji ("" removes it). */
+  reaction?: { waMessageId: string; emoji: string };
 }
 
 export type DisconnectCode = 401 | 428 | 440 | 515;

@@ -72,6 +72,23 @@ export interface DownloadedMedia {
   filename: string | null;
 }
 
+/** Options of one send. */
+export interface SendOptions {
+  /** The WhatsApp id to send with (derived by the caller, so a resend carries the same id); generated when absent. */
+  waMessageId?: string;
+  /** The message this one replies to, as ZapHub stored it. */
+  quoted?: QuotedMessage;
+}
+
+/** What a reply needs of the quoted message: its id, its author and what it said (for the preview). */
+export interface QuotedMessage {
+  waMessageId: string;
+  fromMe: boolean;
+  /** The author within a group (a participant JID); null in a one-to-one chat. */
+  participant: string | null;
+  text: string | null;
+}
+
 export type Presence = 'composing' | 'paused' | 'available' | 'unavailable';
 
 /**
@@ -101,7 +118,7 @@ export interface EngineConnectOptions {
 
 /** A live connection of one session. Only its owner worker holds one. */
 export interface EngineConnection {
-  send(chatId: string, content: OutboundContent, opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }>;
+  send(chatId: string, content: OutboundContent, opts?: SendOptions): Promise<{ waMessageId: string }>;
   sendPresence(chatId: string, presence: Presence): Promise<void>;
   markRead(chatId: string, waMessageIds: string[]): Promise<void>;
   /** Downloads and decrypts the media of a received message (`InboundMessage.raw`); rejects when it has none. */

@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from '../../../common/errors/domain-errors';
-import type { DownloadedMedia, EngineConnection, OutboundContent, Presence } from '../engine/whatsapp-engine.port';
+import type { DownloadedMedia, EngineConnection, OutboundContent, Presence, SendOptions } from '../engine/whatsapp-engine.port';
 
 /**
  * The owner-only handle of one WORKING session, for messaging: the
@@ -20,7 +20,7 @@ export class SessionChannel {
     return this.usable();
   }
 
-  send(chatId: string, content: OutboundContent, opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }> {
+  send(chatId: string, content: OutboundContent, opts?: SendOptions): Promise<{ waMessageId: string }> {
     return this.guard(() => this.connection.send(chatId, content, opts));
   }
 

@@ -20,6 +20,7 @@ import type {
   EngineDisconnect,
   EngineEvent,
   OutboundContent,
+  SendOptions,
   Presence,
 } from '../whatsapp-engine.port';
 import { captureAsyncLocalStorages, enableOnlyDuringTransactions } from './async-local-storage-tracker';
@@ -33,7 +34,7 @@ import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
 import { normalizeChatId, normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
-import { toBaileysContent } from './outbound-content.mapper';
+import { toBaileysContent, toQuotedMessage } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
 type WsListener = (...args: unknown[]) => void;
@@ -233,12 +234,13 @@ export class BaileysConnection implements EngineConnection {
 
   // ---- EngineConnection ---------------------------------------------------
 
-  async send(chatId: string, content: OutboundContent, _opts?: { quotedWaMessageId?: string }): Promise<{ waMessageId: string }> {
-    // Quoting is not supported: Baileys needs the full quoted message (its
-    // content and author), which a message id alone does not give.
+  async send(chatId: string, content: OutboundContent, opts: SendOptions = {}): Promise<{ waMessageId: string }> {
     this.assertOpen();
     if (isJidGroup(chatId)) await this.ensureGroupMetadata(chatId);
-    const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content));
+    const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content), {
+      ...(opts.waMessageId ? { messageId: opts.waMessageId } : {}),
+      ...(opts.quoted ? { quoted: toQuotedMessage(chatId, opts.quoted) } : {}),
+    });
     const waMessageId = result?.key?.id;
     if (!waMessageId) throw new Error('WhatsApp returned no message id');
     return { waMessageId };

@@ -1,5 +1,5 @@
-import type { AnyMessageContent } from '@whiskeysockets/baileys';
-import type { OutboundContent } from '../whatsapp-engine.port';
+import type { AnyMessageContent, WAMessage } from '@whiskeysockets/baileys';
+import type { OutboundContent, QuotedMessage } from '../whatsapp-engine.port';
 
 /** vCard 3.0 text values escape backslash, comma, semicolon and newlines. */
 const vcardText = (value: string) => value.replace(/\\/g, '\\\\').replace(/,/g, '\\,').replace(/;/g, '\\;').replace(/\r?\n/g, '\\n');
@@ -47,4 +47,17 @@ export function toBaileysContent(chatId: string, content: OutboundContent): AnyM
     case 'reaction':
       return { react: { text: content.emoji, key: { remoteJid: chatId, id: content.targetWaMessageId, fromMe: content.targetFromMe } } };
   }
+}
+
+/**
+ * The quoted message Baileys builds a reply's context from: the key (id,
+ * chat, author) and a text body for the preview. ZapHub keeps what it sent
+ * and received, not WhatsApp's protobufs, so a quoted media message shows as
+ * its caption (or empty) in the preview; the reply still points at it.
+ */
+export function toQuotedMessage(chatId: string, quoted: QuotedMessage): WAMessage {
+  return {
+    key: { remoteJid: chatId, id: quoted.waMessageId, fromMe: quoted.fromMe, ...(quoted.participant ? { participant: quoted.participant } : {}) },
+    message: { conversation: quoted.text ?? '' },
+  };
 }

@@ -1,0 +1,29 @@
+import type { MessageRecord } from './message.repository';
+import type { MessageView } from './messages.dto';
+
+/** The API's Message (and the data of message.* events). */
+export function toMessageView(m: MessageRecord): MessageView {
+  return {
+    id: m.id,
+    session: m.sessionName,
+    chatId: m.chatId,
+    direction: m.direction,
+    type: m.type,
+    status: m.status,
+    text: m.text,
+    attempts: m.attempts,
+    error: m.error,
+    waMessageId: m.waMessageId,
+    createdAt: m.createdAt.toISOString(),
+    sentAt: m.sentAt?.toISOString() ?? null,
+    deliveredAt: m.deliveredAt?.toISOString() ?? null,
+    readAt: m.readAt?.toISOString() ?? null,
+  };
+}
+
+const VIEW_KEYS: ReadonlyArray<keyof MessageView> = ['id', 'session', 'chatId', 'direction', 'type', 'status', 'text', 'attempts', 'error', 'waMessageId', 'createdAt', 'sentAt', 'deliveredAt', 'readAt'];
+
+/** A stored view (jsonb reorders keys) in the order a fresh one has: a replayed response reads the same. */
+export function inViewOrder(stored: MessageView): MessageView {
+  return Object.fromEntries(VIEW_KEYS.map((k) => [k, stored[k]])) as unknown as MessageView;
+}

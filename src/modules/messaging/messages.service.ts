@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../../common/errors/domain-errors';
+import { afterCommit, TransactionRunner } from '../../infra/prisma/transaction';
+import type { OutboundContent } from '../sessions/engine/whatsapp-engine.port';
+import { SessionsService } from '../sessions/sessions.service';
+import { toChatId } from './chat-id';
+import { checkMessageRequest, type RequestedContent } from './message-request';
+import { MessageRepository } from './message.repository';
+import { inViewOrder, toMessageView } from './message.view';
+import type { MessagePageView, MessagesQueryDto, MessageView, SendMessageDto } from './messages.dto';
+import { OutboxHints } from './outbox/outbox-hints';
+import { OutboxRepository } from './outbox/outbox.repository';
+import { requestHash } from './request-hash';
+import { waMessageIdFor } from './wa-message-id';
+
+/** How long an Idempotency-Key answers with its first response. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Thrown inside the accepting transaction when the key is taken: rolls the new message back. */
+class KeyTaken extends Error {}
+
+/**
+ * Outbound messages: accepted durably (the Message, its outbox row and the
+ * Idempotency-Key in one transaction, then a hint to the session's owner),
+ * read, listed, retried and canceled. Sending is the drains' business
+ * (outbox/chat-drains.ts), on the session's owner.
+ */
+@Injectable()
+export class MessagesService {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly messages: MessageRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly transactions: TransactionRunner,
+    private readonly hints: OutboxHints,
+  ) {}
+
+  async send(sessionName: string, body: SendMessageDto, idempotencyKey?: string): Promise<MessageView> {
+    const checked = checkMessageRequest(body);
+    if (!checked.ok) throw new ValidationError('Invalid message', checked.errors);
+    const sessionId = await this.sessions.idOf(sessionName);
+    const hash = idempotencyKey === undefined ? null : requestHash(body);
+    if (idempotencyKey !== undefined && hash !== null) {
+      // A repeat answers before anything else is looked at (the first request passed the same checks).
+      const replay = await this.replay(sessionId, idempotencyKey, hash);
+      if (replay) return replay;
+    }
+    const content = await this.resolve(sessionId, checked.chatId, checked.content);
+    if (body.replyTo !== undefined) await this.requireInSession(sessionId, body.replyTo, 'replyTo');
+    const id = randomUUID();
+    try {
+      return await this.transactions.run(async (tx) => {
+        const created = await this.messages.createOutbound(tx, {
+          id,
+          sessionId,
+          chatId: checked.chatId,
+          type: body.type,
+          text: content.type === 'text' ? content.text : null,
+          content,
+          replyToId: body.replyTo ?? null,
+        });
+        const view = toMessageView(created);
+        if (idempotencyKey !== undefined && hash !== null) {
+          const taken = !(await this.messages.claimIdempotencyKey(
+            tx,
+            { sessionId, key: idempotencyKey, requestHash: hash, messageId: id, response: view },
+            new Date(Date.now() - IDEMPOTENCY_TTL_MS),
+          ));
+          if (taken) throw new KeyTaken();
+        }
+        afterCommit(tx, () => this.hints.chatPending({ sessionId, chatId: checked.chatId }));
+        return view;
+      });
+    } catch (error) {
+      // A concurrent request with the same key committed first: answer as a repeat.
+      if (error instanceof KeyTaken && idempotencyKey !== undefined && hash !== null) {
+        const replay = await this.replay(sessionId, idempotencyKey, hash);
+        if (replay) return replay;
+      }
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<MessageView> {
+    const message = await this.messages.find(id);
+    if (!message) throw new NotFoundError(`Message ${id} not found`);
+    return toMessageView(message);
+  }
+
+  async list(sessionName: string, query: MessagesQueryDto): Promise<MessagePageView> {
+    const sessionId = await this.sessions.idOf(sessionName);
+    let chatId: string | undefined;
+    if (query.chatId !== undefined) {
+      chatId = toChatId(query.chatId) ?? undefined;
+      if (!chatId) throw new ValidationError('Invalid query', [{ field: 'chatId', message: 'chatId must be a phone number or a JID' }]);
+    }
+    const limit = query.limit ?? 50;
+    const items = await this.messages.list(sessionId, { chatId, direction: query.direction, status: query.status }, query.cursor ? BigInt(query.cursor) : null, limit);
+    return { items: items.map(toMessageView), nextCursor: items.length === limit ? String(items[items.length - 1]!.seq) : null };
+  }
+
+  async retry(id: string): Promise<MessageView> {
+    const result = await this.outbox.requeue(id);
+    if (result.kind === 'missing') throw new NotFoundError(`Message ${id} not found`);
+    if (result.kind === 'conflict') throw new ConflictError(`Only a FAILED or EXPIRED message can be retried (it is ${result.status})`);
+    await this.hints.chatPending({ sessionId: result.message.sessionId, chatId: result.message.chatId });
+    return toMessageView(result.message);
+  }
+
+  async cancel(id: string): Promise<MessageView> {
+    const result = await this.outbox.cancel(id);
+    if (result.kind === 'missing') throw new NotFoundError(`Message ${id} not found`);
+    if (result.kind === 'conflict') throw new ConflictError(`The message cannot be canceled: ${result.reason}`);
+    return toMessageView(result.message);
+  }
+
+  /** The stored first response when `key` was used with this body; 422 when with another; null when unused. */
+  private async replay(sessionId: string, key: string, hash: string): Promise<MessageView | null> {
+    const stored = await this.messages.findIdempotencyKey(sessionId, key);
+    if (!stored || stored.createdAt.getTime() < Date.now() - IDEMPOTENCY_TTL_MS) return null;
+    if (stored.requestHash !== hash) throw new UnprocessableError('This Idempotency-Key was already used with a different request body');
+    return inViewOrder(stored.response as MessageView);
+  }
+
+  /** The content to send: a reaction's target becomes its WhatsApp id. */
+  private async resolve(sessionId: string, chatId: string, content: RequestedContent): Promise<OutboundContent> {
+    if (content.type !== 'reaction') return content;
+    const target = await this.requireInSession(sessionId, content.targetMessageId, 'reaction.messageId');
+    if (target.chatId !== chatId) {
+      throw new ValidationError('Invalid message', [{ field: 'reaction.messageId', message: `the message reacted to is in another chat (${target.chatId}): send the reaction to that chat` }]);
+    }
+    const fromMe = target.direction === 'outbound';
+    // An outbound message's WhatsApp id is known before it is sent (derived from its id).
+    const targetWaMessageId = target.waMessageId ?? (fromMe ? waMessageIdFor(target.id) : null);
+    if (!targetWaMessageId) throw new ValidationError('Invalid message', [{ field: 'reaction.messageId', message: 'the message reacted to has no WhatsApp id' }]);
+    return { type: 'reaction', targetWaMessageId, targetFromMe: fromMe, emoji: content.emoji };
+  }
+
+  private async requireInSession(sessionId: string, id: string, field: string) {
+    const message = await this.messages.findInSession(sessionId, id);
+    if (!message) throw new ValidationError('Invalid message', [{ field, message: `${field} is not a message of this session` }]);
+    return message;
+  }
+}

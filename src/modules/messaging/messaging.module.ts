@@ -1,0 +1,30 @@
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
+import type { AppConfig } from '../../config';
+import { MessageRepository } from './message.repository';
+import { MessagesController } from './messages.controller';
+import { MessagesService } from './messages.service';
+import { ChatDrains } from './outbox/chat-drains';
+import { OutboxHints } from './outbox/outbox-hints';
+import { OutboxKicks } from './outbox/outbox-kicks';
+import { OutboxRepository } from './outbox/outbox.repository';
+
+/** Worker-only providers: the drains that send, and what starts them. */
+function workerProviders(): Provider[] {
+  return [ChatDrains, OutboxKicks];
+}
+
+/**
+ * Outbound messaging: the messages routes (every role), the outbox
+ * (MessageQueueItem) and, on workers, the drains that send each chat's
+ * messages in order through the session's owner.
+ */
+@Module({})
+export class MessagingModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: MessagingModule,
+      controllers: [MessagesController],
+      providers: [MessageRepository, OutboxRepository, OutboxHints, MessagesService, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
+    };
+  }
+}

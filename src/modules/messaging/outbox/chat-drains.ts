@@ -1,0 +1,189 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../config';
+import { EventLog } from '../../../infra/events/event-log';
+import { BackgroundFailures } from '../../../infra/metrics/background-failures';
+import { TransactionRunner } from '../../../infra/prisma/transaction';
+import { withTimeout } from '../../../infra/redis/redis.module';
+import type { OutboundContent, QuotedMessage } from '../../sessions/engine/whatsapp-engine.port';
+import { SessionChannels, SessionNotReadyError, type SessionChannel } from '../../sessions/session-channels';
+import { SessionsService } from '../../sessions/sessions.service';
+import { MessageRepository, type MessageRecord } from '../message.repository';
+import { toMessageView } from '../message.view';
+import { waMessageIdFor } from '../wa-message-id';
+import { OutboxRepository, type ClaimedItem } from './outbox.repository';
+
+/** A send that has not answered by then counts as failed (it is retried with the same WhatsApp id). */
+const SEND_TIMEOUT_MS = 30_000;
+/** Retry n waits RETRY_BASE_MS * 2^(n-1). */
+const RETRY_BASE_MS = 2000;
+
+/**
+ * Drains on the session's owner: one drain per (session, chat) at a time,
+ * sending the chat's rows one after the other in acceptance order; different
+ * chats in parallel, up to QUEUE_MESSAGE_SEND_CONCURRENCY. A drain stops when
+ * the chat is empty, when its head waits for a retry (a timer asks again at
+ * that time), or when the session does not work here any more (the row goes
+ * back as it was; the new owner sends it).
+ *
+ * Per message: claim the head (PROCESSING, this worker as owner) → send with
+ * the WhatsApp id derived from the message id → one transaction: Message
+ * SENT, message.sent, stats, outbox row deleted. A failure is an attempt:
+ * retried with backoff on the row (availableAt) until
+ * QUEUE_MESSAGE_SEND_ATTEMPTS, then FAILED with message.failed, and the chat
+ * goes on.
+ */
+@Injectable()
+export class ChatDrains implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(ChatDrains.name);
+  private readonly running = new Map<string, Promise<void>>();
+  /** Chats asked for again while their drain ran: it looks once more when it ends. */
+  private readonly again = new Set<string>();
+  /** Chats waiting for a drain slot, in the order they asked. */
+  private readonly waiting: string[] = [];
+  private readonly waitingSet = new Set<string>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly concurrency: number;
+  private readonly maxAttempts: number;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly channels: SessionChannels,
+    private readonly outbox: OutboxRepository,
+    private readonly messages: MessageRepository,
+    private readonly sessions: SessionsService,
+    private readonly log: EventLog,
+    private readonly transactions: TransactionRunner,
+    private readonly background: BackgroundFailures,
+  ) {
+    this.concurrency = config.QUEUE_MESSAGE_SEND_CONCURRENCY;
+    this.maxAttempts = config.QUEUE_MESSAGE_SEND_ATTEMPTS;
+  }
+
+  /** Stops starting drains and waits for the running ones (each ends after its current send). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.waiting.length = 0;
+    this.waitingSet.clear();
+    while (this.running.size) await Promise.all([...this.running.values()]);
+  }
+
+  /** Asks for a drain of the chat (deduplicated: one per chat, a second ask looks again after it). */
+  request(sessionId: string, chatId: string): void {
+    if (this.stopped) return;
+    const key = `${sessionId} ${chatId}`;
+    if (this.running.has(key)) {
+      this.again.add(key);
+      return;
+    }
+    if (this.waitingSet.has(key)) return;
+    this.waitingSet.add(key);
+    this.waiting.push(key);
+    this.startWaiting();
+  }
+
+  /** Drains running and waiting: the chats this worker is busy with. */
+  get size(): { running: number; waiting: number } {
+    return { running: this.running.size, waiting: this.waiting.length };
+  }
+
+  private startWaiting(): void {
+    while (!this.stopped && this.running.size < this.concurrency && this.waiting.length) {
+      const key = this.waiting.shift()!;
+      this.waitingSet.delete(key);
+      const [sessionId, chatId] = key.split(' ') as [string, string];
+      const drain = this.drain(sessionId, chatId)
+        .catch((error: unknown) => this.background.record('message drain', error))
+        .finally(() => {
+          this.running.delete(key);
+          if (this.again.delete(key)) this.request(sessionId, chatId);
+          this.startWaiting();
+        });
+      this.running.set(key, drain);
+    }
+  }
+
+  private async drain(sessionId: string, chatId: string): Promise<void> {
+    while (!this.stopped) {
+      const channel = this.channels.get(sessionId);
+      if (!channel) return;
+      const claim = await this.outbox.claimHead(sessionId, chatId, this.config.INSTANCE_ID, new Date());
+      if (claim.kind === 'empty' || claim.kind === 'busy') return;
+      if (claim.kind === 'later') {
+        this.askAt(sessionId, chatId, claim.at);
+        return;
+      }
+      const goOn = await this.sendOne(channel, claim.item, claim.message);
+      if (!goOn) return;
+    }
+  }
+
+  /** One claimed message; false when the drain must stop (the session stopped working here, or a retry waits). */
+  private async sendOne(channel: SessionChannel, item: ClaimedItem, message: MessageRecord): Promise<boolean> {
+    const owner = this.config.INSTANCE_ID;
+    try {
+      const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
+      const { waMessageId } = await withTimeout(
+        channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted }),
+        SEND_TIMEOUT_MS,
+        `send timed out after ${SEND_TIMEOUT_MS} ms`,
+      );
+      await this.transactions.run(async (tx) => {
+        const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: new Date() });
+        await this.sessions.countSend(tx, message.sessionId, 'sent');
+        await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.sent', data: { ...toMessageView(sent) } });
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof SessionNotReadyError) {
+        await this.outbox.release(item, owner);
+        return false;
+      }
+      const reason = error instanceof Error ? error.message : String(error);
+      const attempts = item.attempts + 1;
+      if (attempts >= this.maxAttempts) {
+        await this.transactions.run(async (tx) => {
+          const failed = await this.outbox.markFailed(tx, item, owner, reason);
+          if (!failed) return;
+          await this.sessions.countSend(tx, message.sessionId, 'failed');
+          await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.failed', data: { ...toMessageView(failed) } });
+        });
+        this.logger.warn({ session: message.sessionName, attempts, err: reason }, 'message failed for good: the chat goes on');
+        return true;
+      }
+      const at = new Date(Date.now() + RETRY_BASE_MS * 2 ** (attempts - 1));
+      await this.outbox.markRetry(item, owner, reason, at);
+      this.askAt(message.sessionId, message.chatId, at);
+      return false;
+    }
+  }
+
+  /** What a reply needs of the message it quotes (null when it is gone: sent without the quote). */
+  private async quotedOf(message: MessageRecord): Promise<QuotedMessage | undefined> {
+    const quoted = await this.messages.findInSession(message.sessionId, message.replyToId!);
+    if (!quoted) return undefined;
+    const fromMe = quoted.direction === 'outbound';
+    const waMessageId = quoted.waMessageId ?? (fromMe ? waMessageIdFor(quoted.id) : null);
+    return waMessageId ? { waMessageId, fromMe, participant: null, text: quoted.text } : undefined;
+  }
+
+  /** Asks for the chat again at `at` (the earliest time wins); the owner's timer covers a lost one. */
+  private askAt(sessionId: string, chatId: string, at: Date): void {
+    if (this.stopped) return;
+    const key = `${sessionId} ${chatId}`;
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= at.getTime()) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(key);
+        this.request(sessionId, chatId);
+      },
+      Math.max(0, at.getTime() - Date.now()),
+    );
+    timer.unref();
+    this.timers.set(key, { at: at.getTime(), timer });
+  }
+}

@@ -1,0 +1,71 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Redis } from 'ioredis';
+import { APP_CONFIG, type AppConfig } from '../../../config';
+import { BackgroundFailures } from '../../../infra/metrics/background-failures';
+import { RedisService } from '../../../infra/redis/redis.module';
+import { SessionOwnership } from '../../sessions/session-channels';
+
+export interface PendingChat {
+  sessionId: string;
+  chatId: string;
+}
+
+/**
+ * "This chat has a message to send": the hint that starts a drain on the
+ * session's owner, and only there (sends go through the owner's socket).
+ * The owner is looked up (its lease in Redis) and told on its own channel;
+ * this process is told directly when it is the owner. A hint is never the
+ * truth: with Redis down, or no owner yet, the row waits, and the owner's
+ * timer and its "session became WORKING" kick find it.
+ */
+@Injectable()
+export class OutboxHints {
+  private local: ((chat: PendingChat) => void) | null = null;
+
+  constructor(
+    private readonly redis: RedisService,
+    private readonly ownership: SessionOwnership,
+    private readonly background: BackgroundFailures,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private channelOf(instanceId: string): string {
+    return this.redis.key('outbox', instanceId);
+  }
+
+  /** Never throws: a lost hint only delays (see the class comment). */
+  async chatPending(chat: PendingChat): Promise<void> {
+    try {
+      const owner = await this.ownership.ownerOf(chat.sessionId);
+      if (!owner) return;
+      if (owner === this.config.INSTANCE_ID && this.local) this.local(chat);
+      else await this.redis.client.publish(this.channelOf(owner), JSON.stringify(chat));
+    } catch (error) {
+      this.background.record('outbox hint', error);
+    }
+  }
+
+  /** Worker side: receives the hints addressed to this instance until the returned function is called. */
+  listen(handler: (chat: PendingChat) => void): () => void {
+    this.local = handler;
+    const subscriber: Redis = this.redis.createSubscriber();
+    subscriber.on('message', (_channel: string, raw: string) => {
+      const chat = parse(raw);
+      if (chat) handler(chat);
+    });
+    this.background.track('outbox hint subscription', subscriber.subscribe(this.channelOf(this.config.INSTANCE_ID)));
+    return () => {
+      this.local = null;
+      subscriber.disconnect();
+    };
+  }
+}
+
+function parse(raw: string): PendingChat | null {
+  try {
+    const value = JSON.parse(raw) as Partial<PendingChat>;
+    return typeof value.sessionId === 'string' && typeof value.chatId === 'string' ? { sessionId: value.sessionId, chatId: value.chatId } : null;
+  } catch {
+    return null;
+  }
+}

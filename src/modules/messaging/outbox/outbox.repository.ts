@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { PrismaService } from '../../../infra/prisma/prisma.service';
+import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
+import { toRecord, type MessageRecord } from '../message.repository';
+
+const WITH_SESSION = { session: { select: { name: true } } } as const;
+
+/** An outbox row taken by a drain. */
+export interface ClaimedItem {
+  id: string;
+  messageId: string;
+  attempts: number;
+}
+
+export type HeadClaim =
+  | { kind: 'empty' }
+  /** The head is PROCESSING: another drain has it, or its worker died (the stale-lock reset frees it). */
+  | { kind: 'busy' }
+  /** The head waits for its retry time: the chat waits with it (order). */
+  | { kind: 'later'; at: Date }
+  | { kind: 'claimed'; item: ClaimedItem; message: MessageRecord };
+
+export type CancelResult = { kind: 'canceled'; message: MessageRecord } | { kind: 'conflict'; status: string; reason: string } | { kind: 'missing' };
+export type RequeueResult = { kind: 'requeued'; message: MessageRecord } | { kind: 'conflict'; status: string } | { kind: 'missing' };
+
+/**
+ * The outbox's state changes: MessageQueueItem rows and the status of their
+ * Message, changed together. A chat's rows leave in `seq` order: a drain
+ * takes the chat's head row only, locks it while it decides, and marks it
+ * PROCESSING with its owner before sending; every later change of a claimed
+ * row is conditioned on that owner (a row the stale-lock reset gave to
+ * another drain is not overwritten).
+ */
+@Injectable()
+export class OutboxRepository {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async claimHead(sessionId: string, chatId: string, owner: string, now: Date): Promise<HeadClaim> {
+    return this.prisma.$transaction(async (tx) => {
+      // FOR UPDATE without SKIP LOCKED: skipping a locked head would send the row behind it first.
+      const [head] = await tx.$queryRaw<Array<{ id: string; messageId: string; status: string; attempts: number; availableAt: Date }>>`
+        SELECT "id", "messageId", "status"::text AS "status", "attempts", "availableAt" FROM "MessageQueueItem"
+        WHERE "sessionId" = ${sessionId}::uuid AND "chatId" = ${chatId} AND "status" IN ('PENDING', 'PROCESSING')
+        ORDER BY "seq" LIMIT 1
+        FOR UPDATE`;
+      if (!head) return { kind: 'empty' } as const;
+      if (head.status === 'PROCESSING') return { kind: 'busy' } as const;
+      if (head.availableAt.getTime() > now.getTime()) return { kind: 'later', at: head.availableAt } as const;
+      await tx.messageQueueItem.update({ where: { id: head.id }, data: { status: 'PROCESSING', lockedBy: owner, lockedAt: now } });
+      const message = await tx.message.update({ where: { id: head.messageId }, data: { status: 'SENDING' }, include: WITH_SESSION });
+      return { kind: 'claimed', item: { id: head.id, messageId: head.messageId, attempts: head.attempts }, message: toRecord(message) } as const;
+    });
+  }
+
+  /**
+   * Sent: the Message SENT with its WhatsApp id, the outbox row deleted at once
+   * (the seeds' database grew by keeping them). Inside the caller's
+   * transaction, which also appends message.sent.
+   */
+  async markSent(tx: DbTransaction, item: ClaimedItem, owner: string, sent: { waMessageId: string; at: Date }): Promise<MessageRecord> {
+    const db = dbClient(this.prisma, tx);
+    await db.messageQueueItem.deleteMany({ where: { id: item.id, lockedBy: owner } });
+    const message = await db.message.update({
+      where: { id: item.messageId },
+      data: { status: 'SENT', waMessageId: sent.waMessageId, sentAt: sent.at, attempts: { increment: 1 }, error: null },
+      include: WITH_SESSION,
+    });
+    return toRecord(message);
+  }
+
+  /** A failed attempt with attempts left: back to PENDING, not before `availableAt`. */
+  async markRetry(item: ClaimedItem, owner: string, error: string, availableAt: Date): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.messageQueueItem.updateMany({
+        where: { id: item.id, lockedBy: owner, status: 'PROCESSING' },
+        data: { status: 'PENDING', attempts: { increment: 1 }, lastError: error, availableAt, lockedBy: null, lockedAt: null },
+      });
+      if (count) await tx.message.update({ where: { id: item.messageId }, data: { status: 'QUEUED', attempts: { increment: 1 }, error } });
+    });
+  }
+
+  /** Out of attempts: the row and the Message FAILED (inside the transaction that appends message.failed). */
+  async markFailed(tx: DbTransaction, item: ClaimedItem, owner: string, error: string): Promise<MessageRecord | null> {
+    const db = dbClient(this.prisma, tx);
+    const { count } = await db.messageQueueItem.updateMany({
+      where: { id: item.id, lockedBy: owner, status: 'PROCESSING' },
+      data: { status: 'FAILED', attempts: { increment: 1 }, lastError: error, lockedBy: null, lockedAt: null },
+    });
+    if (!count) return null;
+    const message = await db.message.update({ where: { id: item.messageId }, data: { status: 'FAILED', attempts: { increment: 1 }, error }, include: WITH_SESSION });
+    return toRecord(message);
+  }
+
+  /** Not sent and not an attempt (the session stopped working here): back to PENDING as it was. */
+  async release(item: ClaimedItem, owner: string): Promise<void> {
+    await this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.messageQueueItem.updateMany({ where: { id: item.id, lockedBy: owner, status: 'PROCESSING' }, data: { status: 'PENDING', lockedBy: null, lockedAt: null } });
+      if (count) await tx.message.updateMany({ where: { id: item.messageId, status: 'SENDING' }, data: { status: 'QUEUED' } });
+    });
+  }
+
+  /** Chats of these sessions whose head may be sendable now (PENDING and due). */
+  async pendingChats(sessionIds: string[], now: Date, limit: number): Promise<Array<{ sessionId: string; chatId: string }>> {
+    if (!sessionIds.length) return [];
+    return this.prisma.$queryRaw<Array<{ sessionId: string; chatId: string }>>`
+      SELECT DISTINCT "sessionId"::text AS "sessionId", "chatId" FROM "MessageQueueItem"
+      WHERE "sessionId" = ANY(${sessionIds}::uuid[]) AND "status" = 'PENDING' AND "availableAt" <= ${now}
+      LIMIT ${limit}`;
+  }
+
+  /** PROCESSING rows locked before `lockedBefore` (their worker died or hung): back to PENDING. */
+  async resetStale(lockedBefore: Date, limit: number): Promise<number> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<Array<{ messageId: string }>>`
+        UPDATE "MessageQueueItem" SET "status" = 'PENDING', "lockedBy" = NULL, "lockedAt" = NULL, "updatedAt" = ${new Date()}
+        WHERE "id" IN (SELECT "id" FROM "MessageQueueItem" WHERE "status" = 'PROCESSING' AND "lockedAt" < ${lockedBefore} LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+        RETURNING "messageId"::text AS "messageId"`;
+      if (rows.length) await tx.message.updateMany({ where: { id: { in: rows.map((r) => r.messageId) }, status: 'SENDING' }, data: { status: 'QUEUED' } });
+      return rows.length;
+    });
+  }
+
+  /** QUEUED → CANCELED, unless its row is being sent right now. */
+  async cancel(messageId: string): Promise<CancelResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const [message] = await tx.$queryRaw<Array<{ status: string }>>`SELECT "status"::text AS "status" FROM "Message" WHERE "id" = ${messageId}::uuid FOR UPDATE`;
+      if (!message) return { kind: 'missing' } as const;
+      if (message.status !== 'QUEUED') return { kind: 'conflict', status: message.status, reason: `only a QUEUED message can be canceled (it is ${message.status})` } as const;
+      const [item] = await tx.$queryRaw<Array<{ status: string }>>`SELECT "status"::text AS "status" FROM "MessageQueueItem" WHERE "messageId" = ${messageId}::uuid FOR UPDATE`;
+      if (item?.status === 'PROCESSING') return { kind: 'conflict', status: 'SENDING', reason: 'the message is being sent right now' } as const;
+      await tx.messageQueueItem.deleteMany({ where: { messageId } });
+      const updated = await tx.message.update({ where: { id: messageId }, data: { status: 'CANCELED' }, include: WITH_SESSION });
+      return { kind: 'canceled', message: toRecord(updated) } as const;
+    });
+  }
+
+  /**
+   * FAILED or EXPIRED → QUEUED with a fresh outbox row: it goes to the back of
+   * its chat's queue (a new seq), with its attempts from zero.
+   */
+  async requeue(messageId: string): Promise<RequeueResult> {
+    return this.prisma.$transaction(async (tx) => {
+      const [message] = await tx.$queryRaw<Array<{ status: string; sessionId: string; chatId: string }>>`
+        SELECT "status"::text AS "status", "sessionId"::text AS "sessionId", "chatId" FROM "Message" WHERE "id" = ${messageId}::uuid AND "direction" = 'OUTBOUND' FOR UPDATE`;
+      if (!message) return { kind: 'missing' } as const;
+      if (message.status !== 'FAILED' && message.status !== 'EXPIRED') return { kind: 'conflict', status: message.status } as const;
+      await tx.messageQueueItem.deleteMany({ where: { messageId } });
+      await tx.messageQueueItem.create({ data: { sessionId: message.sessionId, chatId: message.chatId, messageId } });
+      const updated = await tx.message.update({ where: { id: messageId }, data: { status: 'QUEUED', attempts: 0, error: null }, include: WITH_SESSION });
+      return { kind: 'requeued', message: toRecord(updated) } as const;
+    });
+  }
+}

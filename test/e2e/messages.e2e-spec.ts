@@ -1,0 +1,214 @@
+import { waMessageIdFor } from '../../src/modules/messaging/wa-message-id';
+import { query } from '../helpers/db-query';
+import { sessionsApi } from '../helpers/sessions-api';
+import { startTestApp, type TestApp } from '../helpers/test-app';
+import { waitFor } from '../helpers/test-env';
+
+interface MessageBody {
+  id: string;
+  session: string;
+  chatId: string;
+  direction: string;
+  type: string;
+  status: string;
+  text: string | null;
+  attempts: number;
+  error: string | null;
+  waMessageId: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}
+
+interface InboxEntry {
+  from: string;
+  text: string | null;
+  type: string;
+  waMessageId: string;
+  copies: number;
+  reaction?: { waMessageId: string; emoji: string };
+}
+
+/**
+ * Outbound messages end to end: the REST route, the outbox in PostgreSQL, the
+ * drain on the session's owner and the real Baileys client sending to the
+ * sandbox's fake contacts.
+ */
+describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
+  let t: TestApp;
+  const key = <R extends { set(name: string, value: string): R }>(r: R) => r.set('X-Api-Key', t.apiKey);
+  const send = (session: string, body: Record<string, unknown>, idempotencyKey?: string) => {
+    const req = key(t.http.post(`/api/sessions/${session}/messages`));
+    return (idempotencyKey === undefined ? req : req.set('Idempotency-Key', idempotencyKey)).send(body);
+  };
+  const getMessage = async (id: string) => (await key(t.http.get(`/api/messages/${id}`))).body as MessageBody;
+  const inbox = async (phone: string) => (await key(t.http.get(`/api/sandbox/contacts/${phone}/messages`))).body as InboxEntry[];
+  const waitForStatus = (id: string, status: string, timeoutMs = 15000) =>
+    waitFor(
+      async () => {
+        const m = await getMessage(id);
+        return m.status === status ? m : null;
+      },
+      `message ${id} ${status}`,
+      timeoutMs,
+    );
+  const rowsOf = async (table: 'Message' | 'MessageQueueItem' | 'IdempotencyKey') => Number((await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "${table}"`))[0]!.n);
+
+  beforeAll(async () => {
+    t = await startTestApp({ SANDBOX: 'true', STATUS_DEBOUNCE_MS: '0', HUMANIZE_ENABLED: 'false' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('sends a text: 202 QUEUED at once, then SENT with the WhatsApp id derived from its id, in the contact inbox once', async () => {
+    const api = sessionsApi(t);
+    await api.create('sender');
+    await api.pair('sender', '5511970000001');
+    const res = await send('sender', { to: '+55 11 97000-0101', type: 'text', text: 'hello from the outbox' });
+    expect(res.status).toBe(202);
+    expect(res.body).toMatchObject({ session: 'sender', chatId: '5511970000101@s.whatsapp.net', direction: 'outbound', type: 'text', status: 'QUEUED', text: 'hello from the outbox', waMessageId: null });
+    const sent = await waitForStatus(res.body.id, 'SENT');
+    expect(sent.waMessageId).toBe(waMessageIdFor(res.body.id));
+    expect(sent.attempts).toBe(1);
+    expect(sent.sentAt).not.toBeNull();
+    const received = await waitFor(async () => (await inbox('5511970000101')).find((m) => m.waMessageId === sent.waMessageId), 'the text at the contact');
+    expect(received).toMatchObject({ from: '5511970000001', text: 'hello from the outbox', type: 'text', copies: 1 });
+    // The outbox row is gone at once; message.sent is in the event log with the Message.
+    expect(Number((await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE "messageId" = $1`, [res.body.id]))[0]!.n)).toBe(0);
+    const events = (await key(t.http.get('/api/sessions/sender/events?limit=1000'))).body.items as Array<{ event: string; data: MessageBody }>;
+    expect(events.filter((e) => e.event === 'message.sent').map((e) => e.data)).toEqual([expect.objectContaining({ id: res.body.id, status: 'SENT', waMessageId: sent.waMessageId })]);
+    expect((await api.session('sender')).stats).toMatchObject({ sent: 1 });
+  });
+
+  it('keeps per-chat order for a burst to several chats, each message once', async () => {
+    const api = sessionsApi(t);
+    await api.create('burst');
+    await api.pair('burst', '5511970000002');
+    const contacts = ['5511970000201', '5511970000202', '5511970000203'];
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const res = await send('burst', { to: contacts[i % 3], type: 'text', text: `message ${i}` });
+      expect(res.status).toBe(202);
+      ids.push(res.body.id);
+    }
+    for (const [c, phone] of contacts.entries()) {
+      const expected = Array.from({ length: 10 }, (_, k) => `message ${k * 3 + c}`);
+      const got = await waitFor(async () => {
+        const texts = (await inbox(phone)).map((m) => m.text);
+        return texts.length >= 10 ? texts : null;
+      }, `10 messages at ${phone}`);
+      expect(got).toEqual(expected);
+    }
+    for (const id of ids) expect((await getMessage(id)).status).toBe('SENT');
+  });
+
+  it('accepts while the session is not WORKING and sends once it works', async () => {
+    const api = sessionsApi(t);
+    await api.create('later', { start: false });
+    const res = await send('later', { to: '5511970000301', type: 'text', text: 'waited for the session' });
+    expect(res.status).toBe(202);
+    expect((await getMessage(res.body.id)).status).toBe('QUEUED');
+    await key(t.http.post('/api/sessions/later/start'));
+    await api.pair('later', '5511970000003');
+    const sent = await waitForStatus(res.body.id, 'SENT');
+    expect((await inbox('5511970000301')).map((m) => m.waMessageId)).toEqual([sent.waMessageId]);
+  });
+
+  it('sends location, contact and a reaction to an earlier message, and a reply', async () => {
+    const api = sessionsApi(t);
+    await api.create('kinds');
+    await api.pair('kinds', '5511970000004');
+    const to = '5511970000401';
+    const text = await send('kinds', { to, type: 'text', text: 'react to me' });
+    const location = await send('kinds', { to, type: 'location', location: { latitude: -23.55, longitude: -46.63, name: 'Sé' } });
+    const contact = await send('kinds', { to, type: 'contact', contact: { name: 'Ana', phone: '+55 11 97777-6666' } });
+    const reaction = await send('kinds', { to, type: 'reaction', reaction: { messageId: text.body.id, emoji: '👍' } });
+    const reply = await send('kinds', { to, type: 'text', text: 'a reply', replyTo: text.body.id });
+    for (const res of [text, location, contact, reaction, reply]) expect(res.status).toBe(202);
+    for (const res of [text, location, contact, reaction, reply]) await waitForStatus(res.body.id, 'SENT');
+    const got = await waitFor(async () => {
+      const all = await inbox(to);
+      return all.length >= 5 ? all : null;
+    }, 'five messages at the contact');
+    expect(got.map((m) => m.type)).toEqual(['text', 'location', 'contact', 'reaction', 'text']);
+    expect(got[3]!.reaction).toEqual({ waMessageId: waMessageIdFor(text.body.id), emoji: '👍' });
+    expect(got[4]).toMatchObject({ text: 'a reply', quotedId: waMessageIdFor(text.body.id) });
+    expect(got[0]!.quotedId).toBeUndefined();
+  });
+
+  it('answers a repeat of an Idempotency-Key with the first response, 20 at once make one message, another body 422', async () => {
+    const api = sessionsApi(t);
+    await api.create('idem', { start: false });
+    const body = { to: '5511970000501', type: 'text', text: 'only once' };
+    const before = await rowsOf('Message');
+    const answers = await Promise.all(Array.from({ length: 20 }, () => send('idem', body, 'order-42')));
+    expect(answers.map((a) => a.status)).toEqual(Array(20).fill(202));
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(answers.every((a) => JSON.stringify(a.body) === JSON.stringify(answers[0]!.body))).toBe(true);
+    expect(await rowsOf('Message')).toBe(before + 1);
+    const again = await send('idem', { text: 'only once', type: 'text', to: '5511970000501' }, 'order-42');
+    expect(again.status).toBe(202);
+    expect(again.body).toEqual(answers[0]!.body);
+    const other = await send('idem', { ...body, text: 'something else' }, 'order-42');
+    expect(other.status).toBe(422);
+    expect(await rowsOf('Message')).toBe(before + 1);
+  });
+
+  it('answers 400 naming each bad field, 404 for an unknown session, and stores nothing', async () => {
+    const api = sessionsApi(t);
+    await api.create('bad', { start: false });
+    const counts = async () => [await rowsOf('Message'), await rowsOf('MessageQueueItem'), await rowsOf('IdempotencyKey')];
+    const before = await counts();
+    const cases: Array<[Record<string, unknown>, string[]]> = [
+      [{ to: '123', type: 'text', text: 'x' }, ['to']],
+      [{ to: '5511970000601', type: 'text' }, ['text']],
+      [{ to: '5511970000601', type: 'text', text: '   ' }, ['text']],
+      [{ to: '5511970000601', type: 'text', text: 'x'.repeat(65_537) }, ['text']],
+      [{ to: '5511970000601', type: 'fax', text: 'x' }, ['type']],
+      [{ to: '5511970000601', text: 'x' }, ['type']],
+      [{ to: '5511970000601', type: 'location', location: { latitude: 91, longitude: -181 } }, ['location.latitude', 'location.longitude']],
+      [{ to: '5511970000601', type: 'location' }, ['location']],
+      [{ to: '5511970000601', type: 'contact', contact: { name: 'Ana', phone: '12' } }, ['contact.phone']],
+      [{ to: '5511970000601', type: 'reaction', reaction: { messageId: 'nope', emoji: '👍' } }, ['reaction.messageId']],
+      [{ to: '5511970000601', type: 'reaction', reaction: { messageId: '0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11', emoji: '👍' } }, ['reaction.messageId']],
+      [{ to: '5511970000601', type: 'text', text: 'x', location: { latitude: 1, longitude: 1 } }, ['location']],
+      [{ to: '5511970000601', type: 'text', text: 'x', replyTo: '0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11' }, ['replyTo']],
+      [{ to: '5511970000601', type: 'image', media: { url: 'https://example.com/a.jpg' } }, ['type']],
+    ];
+    for (const [body, fields] of cases) {
+      const res = await send('bad', body);
+      if (res.status !== 400) throw new Error(`${JSON.stringify(body).slice(0, 120)}: expected 400, got ${res.status} ${JSON.stringify(res.body)}`);
+      expect(res.headers['content-type']).toMatch(/^application\/json/);
+      const named = (res.body.details as Array<{ field?: string }>).map((d) => d.field);
+      for (const field of fields) expect({ body: JSON.stringify(body).slice(0, 80), named }).toEqual({ body: JSON.stringify(body).slice(0, 80), named: expect.arrayContaining([field]) });
+    }
+    const badKey = await send('bad', { to: '5511970000601', type: 'text', text: 'x' }, 'x'.repeat(256));
+    expect(badKey.status).toBe(400);
+    const unknown = await send('nobody', { to: '5511970000601', type: 'text', text: 'x' });
+    expect(unknown.status).toBe(404);
+    expect((await key(t.http.get('/api/messages/not-a-uuid'))).status).toBe(400);
+    expect((await key(t.http.get('/api/messages/0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11'))).status).toBe(404);
+    expect((await key(t.http.get('/api/sessions/bad/messages?status=LOST'))).status).toBe(400);
+    expect((await key(t.http.get('/api/sessions/bad/messages?chatId=12'))).status).toBe(400);
+    expect(await counts()).toEqual(before);
+  });
+
+  it('cancels a QUEUED message (409 once it is not), retries only FAILED or EXPIRED, and lists newest first with a cursor', async () => {
+    const api = sessionsApi(t);
+    await api.create('ops', { start: false });
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await send('ops', { to: '5511970000701', type: 'text', text: `m${i}` })).body.id);
+    const canceled = await key(t.http.delete(`/api/messages/${ids[0]}`));
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({ id: ids[0], status: 'CANCELED' });
+    expect((await key(t.http.delete(`/api/messages/${ids[0]}`))).status).toBe(409);
+    expect((await key(t.http.post(`/api/messages/${ids[1]}/retry`))).status).toBe(409);
+    const page1 = await key(t.http.get('/api/sessions/ops/messages?limit=2'));
+    expect(page1.status).toBe(200);
+    expect(page1.body.items.map((m: MessageBody) => m.id)).toEqual([ids[2], ids[1]]);
+    const page2 = await key(t.http.get(`/api/sessions/ops/messages?limit=2&cursor=${page1.body.nextCursor}`));
+    expect(page2.body).toEqual({ items: [expect.objectContaining({ id: ids[0], status: 'CANCELED' })], nextCursor: null });
+    const queued = await key(t.http.get('/api/sessions/ops/messages?status=QUEUED&chatId=5511970000701'));
+    expect(queued.body.items.map((m: MessageBody) => m.id)).toEqual([ids[2], ids[1]]);
+  });
+});
