@@ -25,6 +25,7 @@ interface InboxEntry {
   type: string;
   waMessageId: string;
   copies: number;
+  quotedId?: string;
   reaction?: { waMessageId: string; emoji: string };
 }
 
@@ -210,5 +211,58 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(page2.body).toEqual({ items: [expect.objectContaining({ id: ids[0], status: 'CANCELED' })], nextCursor: null });
     const queued = await key(t.http.get('/api/sessions/ops/messages?status=QUEUED&chatId=5511970000701'));
     expect(queued.body.items.map((m: MessageBody) => m.id)).toEqual([ids[2], ids[1]]);
+  });
+
+  it('retries a FAILED message at the back of its chat, and sends it', async () => {
+    const api = sessionsApi(t);
+    await api.create('again');
+    await api.pair('again', '5511970000008');
+    const first = await send('again', { to: '5511970000801', type: 'text', text: 'failed once' });
+    await waitForStatus(first.body.id, 'SENT');
+    // As a drain leaves a message out of attempts (the send path is the drain's own tests').
+    await query(t.env.databaseUrl, `UPDATE "Message" SET status = 'FAILED', error = 'boom', "waMessageId" = NULL, "sentAt" = NULL WHERE id = $1`, [first.body.id]);
+    const retried = await key(t.http.post(`/api/messages/${first.body.id}/retry`));
+    expect(retried.status).toBe(202);
+    expect(retried.body).toMatchObject({ id: first.body.id, status: 'QUEUED', attempts: 0, error: null });
+    const sent = await waitForStatus(first.body.id, 'SENT');
+    // The same WhatsApp id: the contact's phone keeps one message and counts a copy.
+    expect(sent.waMessageId).toBe(waMessageIdFor(first.body.id));
+    const entry = await waitFor(async () => (await inbox('5511970000801')).find((m) => m.waMessageId === sent.waMessageId && m.copies === 2), 'the second copy');
+    expect(entry.text).toBe('failed once');
+  });
+});
+
+/**
+ * DELETE of a session cancels its queued messages in the same transaction.
+ * An api-only process, with no worker: nothing removes the deleted session's
+ * row afterwards (a worker would, and its messages with it), so what the
+ * deletion did stays to be read.
+ */
+describe('a deleted session\'s queued messages (api role, no worker)', () => {
+  let t: TestApp;
+  const key = <R extends { set(name: string, value: string): R }>(r: R) => r.set('X-Api-Key', t.apiKey);
+
+  beforeAll(async () => {
+    t = await startTestApp({ APP_ROLE: 'api' });
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('are CANCELED with the deletion, their outbox rows deleted, and the session takes no more', async () => {
+    const api = sessionsApi(t);
+    expect((await api.create('gone', { start: false })).status).toBe(201);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await key(t.http.post('/api/sessions/gone/messages')).send({ to: '5511970000901', type: 'text', text: `m${i}` });
+      expect(res.status).toBe(202);
+      ids.push(res.body.id);
+    }
+    expect((await api.remove('gone')).status).toBe(204);
+    const rows = await query<{ id: string; status: string }>(t.env.databaseUrl, `SELECT id::text AS id, status::text AS status FROM "Message" WHERE id = ANY($1::uuid[]) ORDER BY seq`, [ids]);
+    expect(rows).toEqual(ids.map((id) => ({ id, status: 'CANCELED' })));
+    const left = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE "messageId" = ANY($1::uuid[])`, [ids]);
+    expect(Number(left[0]!.n)).toBe(0);
+    expect((await key(t.http.post('/api/sessions/gone/messages')).send({ to: '5511970000901', type: 'text', text: 'late' })).status).toBe(404);
   });
 });

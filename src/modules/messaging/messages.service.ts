@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../../common/errors/domain-errors';
 import { afterCommit, TransactionRunner } from '../../infra/prisma/transaction';
 import type { OutboundContent } from '../sessions/engine/whatsapp-engine.port';
+import { SessionHooks } from '../sessions/session-hooks';
 import { SessionsService } from '../sessions/sessions.service';
 import { toChatId } from './chat-id';
 import { checkMessageRequest, type RequestedContent } from './message-request';
@@ -27,14 +28,20 @@ class KeyTaken extends Error {}
  * (outbox/chat-drains.ts), on the session's owner.
  */
 @Injectable()
-export class MessagesService {
+export class MessagesService implements OnModuleInit {
   constructor(
     private readonly sessions: SessionsService,
+    private readonly hooks: SessionHooks,
     private readonly messages: MessageRepository,
     private readonly outbox: OutboxRepository,
     private readonly transactions: TransactionRunner,
     private readonly hints: OutboxHints,
   ) {}
+
+  /** A session's deletion cancels its queued messages (in the deletion's transaction). */
+  onModuleInit(): void {
+    this.hooks.setQueuedMessages({ cancelAll: (tx, sessionId) => this.outbox.cancelAllOfSession(tx, sessionId) });
+  }
 
   async send(sessionName: string, body: SendMessageDto, idempotencyKey?: string): Promise<MessageView> {
     const checked = checkMessageRequest(body);
@@ -51,6 +58,8 @@ export class MessagesService {
     const id = randomUUID();
     try {
       return await this.transactions.run(async (tx) => {
+        // Not deleted meanwhile, and not deleted before this commits (a DELETE cancels what it finds queued).
+        await this.sessions.lockVisible(tx, sessionId, sessionName);
         const created = await this.messages.createOutbound(tx, {
           id,
           sessionId,
@@ -101,7 +110,12 @@ export class MessagesService {
   }
 
   async retry(id: string): Promise<MessageView> {
-    const result = await this.outbox.requeue(id);
+    const message = await this.messages.find(id);
+    if (!message) throw new NotFoundError(`Message ${id} not found`);
+    const result = await this.transactions.run(async (tx) => {
+      await this.sessions.lockVisible(tx, message.sessionId, message.sessionName);
+      return this.outbox.requeue(tx, id);
+    });
     if (result.kind === 'missing') throw new NotFoundError(`Message ${id} not found`);
     if (result.kind === 'conflict') throw new ConflictError(`Only a FAILED or EXPIRED message can be retried (it is ${result.status})`);
     await this.hints.chatPending({ sessionId: result.message.sessionId, chatId: result.message.chatId });

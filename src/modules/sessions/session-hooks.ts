@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { InboundSink, SentMessageStore, SessionRef, SessionWorkingListener } from './ports/inbound-sink.port';
 import type { InlineWebhooks } from './ports/inline-webhooks.port';
+import type { QueuedMessages } from './ports/queued-messages.port';
 
 /** Until messaging registers its sink, inbound items are acknowledged and dropped (nothing to record them in). */
 const DROPPING_SINK: InboundSink = {
@@ -17,6 +18,9 @@ const NO_INLINE_WEBHOOKS: InlineWebhooks = {
   replace: async () => undefined,
 };
 
+/** Until messaging registers itself there are no queued messages to cancel. */
+const NO_QUEUED_MESSAGES: QueuedMessages = { cancelAll: async () => 0 };
+
 /**
  * The seams other modules plug into the sessions runtime, without sessions
  * depending on them: messaging registers its InboundSink and SentMessageStore
@@ -30,6 +34,7 @@ export class SessionHooks {
   private sink: InboundSink = DROPPING_SINK;
   private store: SentMessageStore | null = null;
   private inline: InlineWebhooks = NO_INLINE_WEBHOOKS;
+  private queued: QueuedMessages = NO_QUEUED_MESSAGES;
   private readonly workingListeners = new Set<SessionWorkingListener>();
 
   setInboundSink(sink: InboundSink): void {
@@ -42,6 +47,14 @@ export class SessionHooks {
 
   setInlineWebhooks(inline: InlineWebhooks): void {
     this.inline = inline;
+  }
+
+  setQueuedMessages(queued: QueuedMessages): void {
+    this.queued = queued;
+  }
+
+  get queuedMessages(): QueuedMessages {
+    return this.queued;
   }
 
   get inlineWebhooks(): InlineWebhooks {

@@ -121,13 +121,24 @@ export class SessionRepository {
    * DELETE: hides the row at once and frees its name (renamed with its id), and
    * leaves the unlink + removal to a worker. False when it did not exist.
    */
-  async markDeleted(id: string): Promise<boolean> {
-    const count = await this.prisma.$executeRaw`
+  async markDeleted(id: string, tx?: DbTransaction): Promise<boolean> {
+    const count = await dbClient(this.prisma, tx).$executeRaw`
       UPDATE "Session" SET
         "deletedAt" = (now() AT TIME ZONE 'UTC'), name = name || '~deleted~' || id::text,
         "desiredState" = 'STOPPED', "pendingAction" = 'DELETE', "actionSeq" = "actionSeq" + 1, "updatedAt" = (now() AT TIME ZONE 'UTC')
       WHERE id = ${id}::uuid AND "deletedAt" IS NULL`;
     return count > 0;
+  }
+
+  /**
+   * Locks a visible session's row FOR SHARE until the transaction ends: work
+   * that hangs off the session (a message accepted) commits before a DELETE
+   * (which updates the row) or sees it deleted. False when deleted or unknown.
+   */
+  async lockVisible(tx: DbTransaction, id: string): Promise<boolean> {
+    const rows = await dbClient(this.prisma, tx).$queryRaw<Array<{ id: string }>>`
+      SELECT id::text AS id FROM "Session" WHERE id = ${id}::uuid AND "deletedAt" IS NULL FOR SHARE`;
+    return rows.length > 0;
   }
 
   /** Takes ownership: bumps the fencing epoch and returns the row as the new owner sees it. */

@@ -91,6 +91,15 @@ export class SessionsService {
     await this.sessions.incrementStat(sessionId, outcome, 1, tx);
   }
 
+  /**
+   * Holds a visible session (FOR SHARE) until the caller's transaction ends,
+   * so what it writes for the session commits before a DELETE of it or not at
+   * all; NotFoundError when the session is deleted or unknown.
+   */
+  async lockVisible(tx: DbTransaction, sessionId: string, name: string): Promise<void> {
+    if (!(await this.sessions.lockVisible(tx, sessionId))) throw new NotFoundError(`Session "${name}" not found`);
+  }
+
   /** The id of a visible session (other modules key their rows by it); NotFoundError otherwise. */
   async idOf(name: string): Promise<string> {
     return (await this.require(name)).id;
@@ -129,13 +138,20 @@ export class SessionsService {
   }
 
   /**
-   * Hides the session at once (404 from now on, its name free again); a worker
-   * then unlinks the device at WhatsApp, even when it was not connected, wipes
-   * the auth state and removes the row.
+   * Hides the session at once (404 from now on, its name free again) and
+   * cancels its queued messages; a worker then unlinks the device at WhatsApp,
+   * even when it was not connected, wipes the auth state and removes the row
+   * (its message history and events with it).
    */
   async delete(name: string): Promise<void> {
     const record = await this.require(name);
-    if (!(await this.sessions.markDeleted(record.id))) throw new NotFoundError(`Session "${name}" not found`);
+    // Its queued messages are canceled with the deletion, in one transaction.
+    const deleted = await this.transactions.run(async (tx) => {
+      if (!(await this.sessions.markDeleted(record.id, tx))) return false;
+      await this.hooks.queuedMessages.cancelAll(tx, record.id);
+      return true;
+    });
+    if (!deleted) throw new NotFoundError(`Session "${name}" not found`);
     await this.trigger(record, { queue: QueueName.SessionClose, action: 'delete' });
   }
 

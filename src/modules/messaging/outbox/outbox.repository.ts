@@ -135,19 +135,34 @@ export class OutboxRepository {
   }
 
   /**
-   * FAILED or EXPIRED → QUEUED with a fresh outbox row: it goes to the back of
-   * its chat's queue (a new seq), with its attempts from zero.
+   * Every QUEUED message of a session CANCELED, its outbox rows deleted (the
+   * session is being deleted, in this transaction). A row being sent right now
+   * is left to finish: its message ends SENT or goes with the session.
    */
-  async requeue(messageId: string): Promise<RequeueResult> {
-    return this.prisma.$transaction(async (tx) => {
-      const [message] = await tx.$queryRaw<Array<{ status: string; sessionId: string; chatId: string }>>`
-        SELECT "status"::text AS "status", "sessionId"::text AS "sessionId", "chatId" FROM "Message" WHERE "id" = ${messageId}::uuid AND "direction" = 'OUTBOUND' FOR UPDATE`;
-      if (!message) return { kind: 'missing' } as const;
-      if (message.status !== 'FAILED' && message.status !== 'EXPIRED') return { kind: 'conflict', status: message.status } as const;
-      await tx.messageQueueItem.deleteMany({ where: { messageId } });
-      await tx.messageQueueItem.create({ data: { sessionId: message.sessionId, chatId: message.chatId, messageId } });
-      const updated = await tx.message.update({ where: { id: messageId }, data: { status: 'QUEUED', attempts: 0, error: null }, include: WITH_SESSION });
-      return { kind: 'requeued', message: toRecord(updated) } as const;
-    });
+  async cancelAllOfSession(tx: DbTransaction, sessionId: string): Promise<number> {
+    const db = dbClient(this.prisma, tx);
+    const rows = await db.$queryRaw<Array<{ messageId: string }>>`
+      DELETE FROM "MessageQueueItem" WHERE "sessionId" = ${sessionId}::uuid AND "status" IN ('PENDING', 'FAILED')
+      RETURNING "messageId"::text AS "messageId"`;
+    if (!rows.length) return 0;
+    const { count } = await db.message.updateMany({ where: { id: { in: rows.map((r) => r.messageId) }, status: 'QUEUED' }, data: { status: 'CANCELED' } });
+    return count;
+  }
+
+  /**
+   * FAILED or EXPIRED → QUEUED with a fresh outbox row: it goes to the back of
+   * its chat's queue (a new seq), with its attempts from zero. Inside the
+   * caller's transaction (which holds the session, see SessionsService.lockVisible).
+   */
+  async requeue(transaction: DbTransaction, messageId: string): Promise<RequeueResult> {
+    const tx = dbClient(this.prisma, transaction);
+    const [message] = await tx.$queryRaw<Array<{ status: string; sessionId: string; chatId: string }>>`
+      SELECT "status"::text AS "status", "sessionId"::text AS "sessionId", "chatId" FROM "Message" WHERE "id" = ${messageId}::uuid AND "direction" = 'OUTBOUND' FOR UPDATE`;
+    if (!message) return { kind: 'missing' } as const;
+    if (message.status !== 'FAILED' && message.status !== 'EXPIRED') return { kind: 'conflict', status: message.status } as const;
+    await tx.messageQueueItem.deleteMany({ where: { messageId } });
+    await tx.messageQueueItem.create({ data: { sessionId: message.sessionId, chatId: message.chatId, messageId } });
+    const updated = await tx.message.update({ where: { id: messageId }, data: { status: 'QUEUED', attempts: 0, error: null }, include: WITH_SESSION });
+    return { kind: 'requeued', message: toRecord(updated) } as const;
   }
 }
