@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../../config';
 import type { EventLog } from '../../../infra/events/event-log';
 import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
@@ -244,8 +245,14 @@ function fakeClock(): void {
   jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick'] });
 }
 
+beforeEach(() => {
+  // "message failed for good" is expected here.
+  jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+});
+
 afterEach(() => {
   jest.useRealTimers();
+  jest.restoreAllMocks();
 });
 
 describe('ChatDrains', () => {
