@@ -213,6 +213,21 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(queued.body.items.map((m: MessageBody) => m.id)).toEqual([ids[2], ids[1]]);
   });
 
+  it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {
+    const scrape = (await t.http.get('/metrics')).text;
+    const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(scrape)?.[1] ?? NaN);
+    const statuses = await query<{ status: string; n: string }>(t.env.databaseUrl, `SELECT status::text AS status, count(*) AS n FROM "Message" GROUP BY 1`);
+    const count = (status: string) => Number(statuses.find((r) => r.status === status)?.n ?? 0);
+    const pending = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE status = 'PENDING'`);
+    // Every message of this process so far was accepted here, and each SENT one was sent here.
+    expect(metric('zaphub_messages_total', '{direction="outbound",status="SENT"}')).toBe(count('SENT'));
+    expect(metric('zaphub_messages_total', '{direction="outbound",status="QUEUED"}')).toBe(statuses.reduce((sum, r) => sum + Number(r.n), 0));
+    expect(metric('zaphub_messages_total', '{direction="outbound",status="CANCELED"}')).toBe(count('CANCELED'));
+    expect(metric('zaphub_message_queue_items', '{status="PENDING"}')).toBe(Number(pending[0]!.n));
+    expect(metric('zaphub_message_queue_oldest_pending_age_seconds')).toBeGreaterThan(0);
+    expect(metric('zaphub_message_send_duration_seconds_count')).toBe(count('SENT'));
+  });
+
   it('retries a FAILED message at the back of its chat, and sends it', async () => {
     const api = sessionsApi(t);
     await api.create('again');

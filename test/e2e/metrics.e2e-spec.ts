@@ -96,6 +96,13 @@ describe('GET /metrics', () => {
     expect(text).toMatch(/^# TYPE zaphub_webhook_delivery_duration_seconds histogram$/m);
   });
 
+  it('exports the messaging families of the contract', () => {
+    for (const status of ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']) expect(value('zaphub_message_queue_items', { status })).toBe('0');
+    expect(value('zaphub_message_queue_oldest_pending_age_seconds')).toBe('0');
+    for (const status of ['QUEUED', 'SENT', 'FAILED', 'CANCELED']) expect(value('zaphub_messages_total', { direction: 'outbound', status })).toBe('0');
+    expect(text).toMatch(/^# TYPE zaphub_message_send_duration_seconds histogram$/m);
+  });
+
   it('exports the default process and Node.js metrics', () => {
     for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
       expect(text).toMatch(new RegExp(`^${name} `, 'm'));

@@ -8,6 +8,7 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toChatId } from './chat-id';
 import { checkMessageRequest, type RequestedContent } from './message-request';
 import { MessageRepository } from './message.repository';
+import { MessagingMetrics } from './messaging-metrics';
 import { inViewOrder, toMessageView } from './message.view';
 import type { MessagePageView, MessagesQueryDto, MessageView, SendMessageDto } from './messages.dto';
 import { OutboxHints } from './outbox/outbox-hints';
@@ -36,11 +37,18 @@ export class MessagesService implements OnModuleInit {
     private readonly outbox: OutboxRepository,
     private readonly transactions: TransactionRunner,
     private readonly hints: OutboxHints,
+    private readonly metrics: MessagingMetrics,
   ) {}
 
   /** A session's deletion cancels its queued messages (in the deletion's transaction). */
   onModuleInit(): void {
-    this.hooks.setQueuedMessages({ cancelAll: (tx, sessionId) => this.outbox.cancelAllOfSession(tx, sessionId) });
+    this.hooks.setQueuedMessages({
+      cancelAll: async (tx, sessionId) => {
+        const canceled = await this.outbox.cancelAllOfSession(tx, sessionId);
+        afterCommit(tx, () => this.metrics.outbound('CANCELED', canceled));
+        return canceled;
+      },
+    });
   }
 
   async send(sessionName: string, body: SendMessageDto, idempotencyKey?: string): Promise<MessageView> {
@@ -78,7 +86,10 @@ export class MessagesService implements OnModuleInit {
           ));
           if (taken) throw new KeyTaken();
         }
-        afterCommit(tx, () => this.hints.chatPending({ sessionId, chatId: checked.chatId }));
+        afterCommit(tx, () => {
+          this.metrics.outbound('QUEUED');
+          return this.hints.chatPending({ sessionId, chatId: checked.chatId });
+        });
         return view;
       });
     } catch (error) {
@@ -126,6 +137,7 @@ export class MessagesService implements OnModuleInit {
     const result = await this.outbox.cancel(id);
     if (result.kind === 'missing') throw new NotFoundError(`Message ${id} not found`);
     if (result.kind === 'conflict') throw new ConflictError(`The message cannot be canceled: ${result.reason}`);
+    this.metrics.outbound('CANCELED');
     return toMessageView(result.message);
   }
 

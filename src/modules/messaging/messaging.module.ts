@@ -3,6 +3,7 @@ import type { AppConfig } from '../../config';
 import { MessageRepository } from './message.repository';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
+import { MessagingMetrics } from './messaging-metrics';
 import { ChatDrains } from './outbox/chat-drains';
 import { OutboxHints } from './outbox/outbox-hints';
 import { OutboxKicks } from './outbox/outbox-kicks';
@@ -24,7 +25,7 @@ export class MessagingModule {
     return {
       module: MessagingModule,
       controllers: [MessagesController],
-      providers: [MessageRepository, OutboxRepository, OutboxHints, MessagesService, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
+      providers: [MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
     };
   }
 }

@@ -2,12 +2,13 @@ import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nes
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { EventLog } from '../../../infra/events/event-log';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
-import { TransactionRunner } from '../../../infra/prisma/transaction';
+import { afterCommit, TransactionRunner } from '../../../infra/prisma/transaction';
 import { withTimeout } from '../../../infra/redis/redis.module';
 import type { OutboundContent, QuotedMessage } from '../../sessions/engine/whatsapp-engine.port';
 import { SessionChannels, SessionNotReadyError, type SessionChannel } from '../../sessions/session-channels';
 import { SessionsService } from '../../sessions/sessions.service';
 import { MessageRepository, type MessageRecord } from '../message.repository';
+import { MessagingMetrics } from '../messaging-metrics';
 import { toMessageView } from '../message.view';
 import { waMessageIdFor } from '../wa-message-id';
 import { OutboxRepository, type ClaimedItem } from './outbox.repository';
@@ -55,6 +56,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
     private readonly log: EventLog,
     private readonly transactions: TransactionRunner,
     private readonly background: BackgroundFailures,
+    private readonly metrics: MessagingMetrics,
   ) {
     this.concurrency = config.QUEUE_MESSAGE_SEND_CONCURRENCY;
     this.maxAttempts = config.QUEUE_MESSAGE_SEND_ATTEMPTS;
@@ -130,11 +132,13 @@ export class ChatDrains implements BeforeApplicationShutdown {
         SEND_TIMEOUT_MS,
         `send timed out after ${SEND_TIMEOUT_MS} ms`,
       );
+      const sentAt = new Date();
       await this.transactions.run(async (tx) => {
-        const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: new Date() });
+        const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: sentAt });
         await this.sessions.countSend(tx, message.sessionId, 'sent');
         await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.sent', data: { ...toMessageView(sent) } });
       });
+      this.metrics.sent(message.createdAt, sentAt);
       return true;
     } catch (error) {
       if (error instanceof SessionNotReadyError) {
@@ -147,6 +151,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
         await this.transactions.run(async (tx) => {
           const failed = await this.outbox.markFailed(tx, item, owner, reason);
           if (!failed) return;
+          afterCommit(tx, () => this.metrics.outbound('FAILED'));
           await this.sessions.countSend(tx, message.sessionId, 'failed');
           await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.failed', data: { ...toMessageView(failed) } });
         });

@@ -165,4 +165,15 @@ export class OutboxRepository {
     const updated = await tx.message.update({ where: { id: messageId }, data: { status: 'QUEUED', attempts: 0, error: null }, include: WITH_SESSION });
     return { kind: 'requeued', message: toRecord(updated) } as const;
   }
+
+  /** Rows by status and the creation time of the oldest PENDING one (the metrics' picture). */
+  async summary(): Promise<{ byStatus: Record<string, number>; oldestPendingAt: Date | null }> {
+    const rows = await this.prisma.$queryRaw<Array<{ status: string; n: bigint; oldest: Date | null }>>`
+      SELECT "status"::text AS "status", count(*) AS n, min("createdAt") FILTER (WHERE "status" = 'PENDING') AS oldest
+      FROM "MessageQueueItem" GROUP BY "status"`;
+    return {
+      byStatus: Object.fromEntries(rows.map((r) => [r.status, Number(r.n)])),
+      oldestPendingAt: rows.find((r) => r.status === 'PENDING')?.oldest ?? null,
+    };
+  }
 }
