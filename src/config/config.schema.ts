@@ -171,6 +171,8 @@ export const baseConfigSchema = z.object({
   QR_MAX_ATTEMPTS: int(1, 100).default(5),
 
   DEFAULT_RATE_LIMIT_PER_MINUTE: int(1, 100_000).default(60),
+  /** The window of the per-session rate limit (ms): a minute; shorter only for tests and demos. */
+  RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
   /** How often each worker looks for sendable messages of its sessions that no hint announced, and frees stale sends. */
   MESSAGE_RECONCILE_INTERVAL_MS: int(200, 600_000).default(5000),
   HUMANIZE_ENABLED: bool.default(true),

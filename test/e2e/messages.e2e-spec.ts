@@ -19,6 +19,9 @@ interface MessageBody {
   sentAt: string | null;
 }
 
+/** The rate limit's window in this file's app (60 s in production). */
+const WINDOW_MS = 2000;
+
 interface InboxEntry {
   from: string;
   text: string | null;
@@ -55,7 +58,7 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
   const rowsOf = async (table: 'Message' | 'MessageQueueItem' | 'IdempotencyKey') => Number((await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "${table}"`))[0]!.n);
 
   beforeAll(async () => {
-    t = await startTestApp({ SANDBOX: 'true', STATUS_DEBOUNCE_MS: '0', HUMANIZE_ENABLED: 'false' });
+    t = await startTestApp({ SANDBOX: 'true', STATUS_DEBOUNCE_MS: '0', HUMANIZE_ENABLED: 'false', RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) });
   });
   afterAll(async () => {
     await t?.close();
@@ -211,6 +214,22 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(page2.body).toEqual({ items: [expect.objectContaining({ id: ids[0], status: 'CANCELED' })], nextCursor: null });
     const queued = await key(t.http.get('/api/sessions/ops/messages?status=QUEUED&chatId=5511970000701'));
     expect(queued.body.items.map((m: MessageBody) => m.id)).toEqual([ids[2], ids[1]]);
+  });
+
+  it('keeps to rateLimitPerMinute in any window: with 3 per window, the 4th message leaves a window after the 1st', async () => {
+    const api = sessionsApi(t);
+    await api.create('paced', { config: { rateLimitPerMinute: 3 } });
+    await api.pair('paced', '5511970000010');
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await send('paced', { to: '5511970001001', type: 'text', text: `p${i}` })).body.id);
+    const sent = [];
+    for (const id of ids) sent.push(await waitForStatus(id, 'SENT', 20000));
+    const at = sent.map((m) => Date.parse(m.sentAt!));
+    // A permit is taken just before its send: allow the few ms a send takes between the two clocks.
+    for (let i = 0; i + 3 < at.length; i++) expect(at[i + 3]! - at[i]!).toBeGreaterThanOrEqual(WINDOW_MS - 150);
+    // In order, and not slower than the limit needs (each window's three leave together).
+    expect(at).toEqual([...at].sort((a, b) => a - b));
+    expect(at[6]! - at[0]!).toBeLessThan(3 * WINDOW_MS);
   });
 
   it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {

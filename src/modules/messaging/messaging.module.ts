@@ -8,10 +8,11 @@ import { ChatDrains } from './outbox/chat-drains';
 import { OutboxHints } from './outbox/outbox-hints';
 import { OutboxKicks } from './outbox/outbox-kicks';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { SendRateLimiter } from './outbox/send-rate-limiter';
 
 /** Worker-only providers: the drains that send, and what starts them. */
 function workerProviders(): Provider[] {
-  return [ChatDrains, OutboxKicks];
+  return [SendRateLimiter, ChatDrains, OutboxKicks];
 }
 
 /**

@@ -14,7 +14,7 @@ import { SessionLeaseService } from './runtime/session-lease.service';
 import type { CreateSessionDto, SessionConfigDto } from './sessions.dto';
 import { mergeSessionConfig, newSessionConfig } from './session-config';
 import { SessionRepository, type SessionPatch } from './session.repository';
-import { toSessionView, type SessionView } from './session.view';
+import { effectiveConfig, toSessionView, type SessionConfigView, type SessionView } from './session.view';
 import type { DesiredState, SessionAction, SessionRecord } from './session.types';
 
 const PAIRING_TIMEOUT_MS = 20_000;
@@ -98,6 +98,14 @@ export class SessionsService {
    */
   async lockVisible(tx: DbTransaction, sessionId: string, name: string): Promise<void> {
     if (!(await this.sessions.lockVisible(tx, sessionId))) throw new NotFoundError(`Session "${name}" not found`);
+  }
+
+  /** How a session sends (humanize, rate limit), defaults from the environment applied; null when it is gone. */
+  async sendingConfigOf(sessionId: string): Promise<Pick<SessionConfigView, 'humanize' | 'rateLimitPerMinute'> | null> {
+    const record = await this.sessions.findById(sessionId);
+    if (!record || record.deletedAt) return null;
+    const { humanize, rateLimitPerMinute } = effectiveConfig(record, this.config);
+    return { humanize, rateLimitPerMinute };
   }
 
   /** The id of a visible session (other modules key their rows by it); NotFoundError otherwise. */

@@ -6,12 +6,14 @@ import { afterCommit, TransactionRunner } from '../../../infra/prisma/transactio
 import { withTimeout } from '../../../infra/redis/redis.module';
 import type { OutboundContent, QuotedMessage } from '../../sessions/engine/whatsapp-engine.port';
 import { SessionChannels, SessionNotReadyError, type SessionChannel } from '../../sessions/session-channels';
+import type { HumanizeConfig } from '../../sessions/session.types';
 import { SessionsService } from '../../sessions/sessions.service';
 import { MessageRepository, type MessageRecord } from '../message.repository';
 import { MessagingMetrics } from '../messaging-metrics';
 import { toMessageView } from '../message.view';
 import { waMessageIdFor } from '../wa-message-id';
 import { OutboxRepository, type ClaimedItem } from './outbox.repository';
+import { SendRateLimiter } from './send-rate-limiter';
 
 /** A send that has not answered by then counts as failed (it is retried with the same WhatsApp id). */
 const SEND_TIMEOUT_MS = 30_000;
@@ -26,7 +28,10 @@ const RETRY_BASE_MS = 2000;
  * that time), or when the session does not work here any more (the row goes
  * back as it was; the new owner sends it).
  *
- * Per message: claim the head (PROCESSING, this worker as owner) → send with
+ * Per message: claim the head (PROCESSING, this worker as owner) → a permit
+ * of the session's rate limit (none: the row goes back as it was and the chat
+ * is asked for again when the window frees) → with humanize on, the gap after
+ * the chat's previous message and "typing..." → send with
  * the WhatsApp id derived from the message id → one transaction: Message
  * SENT, message.sent, stats, outbox row deleted. A failure is an attempt:
  * retried with backoff on the row (availableAt) until
@@ -46,6 +51,8 @@ export class ChatDrains implements BeforeApplicationShutdown {
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private stopped = false;
+  /** Pauses under way (typing, the gap between two messages of a chat): shutdown ends them. */
+  private readonly pauses = new Set<() => void>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,6 +64,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
     private readonly transactions: TransactionRunner,
     private readonly background: BackgroundFailures,
     private readonly metrics: MessagingMetrics,
+    private readonly limiter: SendRateLimiter,
   ) {
     this.concurrency = config.QUEUE_MESSAGE_SEND_CONCURRENCY;
     this.maxAttempts = config.QUEUE_MESSAGE_SEND_ATTEMPTS;
@@ -65,6 +73,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
   /** Stops starting drains and waits for the running ones (each ends after its current send). */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
+    for (const end of [...this.pauses]) end();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.waiting.length = 0;
@@ -108,6 +117,11 @@ export class ChatDrains implements BeforeApplicationShutdown {
   }
 
   private async drain(sessionId: string, chatId: string): Promise<void> {
+    if (!this.channels.get(sessionId)) return;
+    // Read once per drain: a PATCH of the config applies from the chat's next drain.
+    const sending = await this.sessions.sendingConfigOf(sessionId);
+    if (!sending) return;
+    let lastSentAt = 0;
     while (!this.stopped) {
       const channel = this.channels.get(sessionId);
       if (!channel) return;
@@ -117,15 +131,59 @@ export class ChatDrains implements BeforeApplicationShutdown {
         this.askAt(sessionId, chatId, claim.at);
         return;
       }
-      const goOn = await this.sendOne(channel, claim.item, claim.message);
+      // The session's window is full: the message waits, as it was, until a permit frees.
+      const wait = await this.limiter.take(sessionId, sending.rateLimitPerMinute);
+      if (wait > 0) {
+        await this.outbox.release(claim.item, this.config.INSTANCE_ID);
+        this.askAt(sessionId, chatId, new Date(Date.now() + wait));
+        return;
+      }
+      if (sending.humanize.enabled && lastSentAt) await this.pause(lastSentAt + sending.humanize.chatGapMs - Date.now());
+      const goOn = await this.sendOne(channel, claim.item, claim.message, sending.humanize);
       if (!goOn) return;
+      lastSentAt = Date.now();
     }
   }
 
+  /**
+   * Like a person: "typing..." for a time in proportion to the text (within
+   * min and max, jittered by up to 15 %), then "paused". A presence that
+   * fails is not a failed send (it is cosmetic); a session that stopped
+   * working here is (the caller releases the row).
+   */
+  private async typeLikeAPerson(channel: SessionChannel, message: MessageRecord, humanize: HumanizeConfig): Promise<void> {
+    const length = message.text?.length ?? 0;
+    const base = Math.min(Math.max(length * humanize.typingMsPerChar, humanize.minTypingMs), humanize.maxTypingMs);
+    const typingMs = Math.round(Math.min(Math.max(base * (0.85 + Math.random() * 0.3), humanize.minTypingMs), humanize.maxTypingMs));
+    try {
+      await channel.sendPresence(message.chatId, 'composing');
+      await this.pause(typingMs);
+      await channel.sendPresence(message.chatId, 'paused');
+    } catch (error) {
+      if (error instanceof SessionNotReadyError) throw error;
+      this.logger.debug({ err: error }, 'presence failed: sending anyway');
+    }
+  }
+
+  /** Waits `ms` (nothing when <= 0); shutdown ends every pause at once. */
+  private pause(ms: number): Promise<void> {
+    if (ms <= 0 || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.pauses.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.pauses.add(done);
+    });
+  }
+
   /** One claimed message; false when the drain must stop (the session stopped working here, or a retry waits). */
-  private async sendOne(channel: SessionChannel, item: ClaimedItem, message: MessageRecord): Promise<boolean> {
+  private async sendOne(channel: SessionChannel, item: ClaimedItem, message: MessageRecord, humanize?: HumanizeConfig): Promise<boolean> {
     const owner = this.config.INSTANCE_ID;
     try {
+      if (humanize?.enabled) await this.typeLikeAPerson(channel, message, humanize);
       const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
       const { waMessageId } = await withTimeout(
         channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted }),
