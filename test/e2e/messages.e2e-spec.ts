@@ -232,6 +232,35 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(at[6]! - at[0]!).toBeLessThan(3 * WINDOW_MS);
   });
 
+  it('with humanize on, shows "typing..." for a time in proportion to the text before each message, and leaves the chat gap', async () => {
+    const api = sessionsApi(t);
+    const humanize = { enabled: true, typingMsPerChar: 20, minTypingMs: 300, maxTypingMs: 1000, chatGapMs: 500 };
+    await api.create('human', { config: { humanize } });
+    await api.pair('human', '5511970000011');
+    const to = '5511970001101';
+    const short = await send('human', { to, type: 'text', text: 'hi' });
+    const long = await send('human', { to, type: 'text', text: 'x'.repeat(100) });
+    await waitForStatus(long.body.id, 'SENT');
+    await waitForStatus(short.body.id, 'SENT');
+    const received = await waitFor(async () => {
+      const got = await inbox(to);
+      return got.length >= 2 ? got : null;
+    }, 'both messages at the contact');
+    const presences = (await key(t.http.get(`/api/sandbox/contacts/${to}/presences`))).body as Array<{ from: string; state: string; at: string }>;
+    expect(presences.map((p) => `${p.from}:${p.state}`)).toEqual(['5511970000011:composing', '5511970000011:paused', '5511970000011:composing', '5511970000011:paused']);
+    const at = presences.map((p) => Date.parse(p.at));
+    const arrived = received.map((m) => Date.parse((m as unknown as { receivedAt: string }).receivedAt));
+    // "hi" types for the minimum (300 ms, jitter never below it); 100 characters for the maximum (1000 ms, jitter 85 %..100 %).
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(300 - 20);
+    expect(at[1]! - at[0]!).toBeLessThan(1000);
+    expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(850 - 20);
+    expect(at[3]! - at[2]!).toBeLessThanOrEqual(1000 + 100);
+    // Typing ends before its message arrives; the next message starts typing a chat gap after the first was sent.
+    expect(arrived[0]!).toBeGreaterThanOrEqual(at[1]!);
+    expect(arrived[1]!).toBeGreaterThanOrEqual(at[3]!);
+    expect(at[2]! - arrived[0]!).toBeGreaterThanOrEqual(500 - 50);
+  });
+
   it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {
     const scrape = (await t.http.get('/metrics')).text;
     const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(scrape)?.[1] ?? NaN);

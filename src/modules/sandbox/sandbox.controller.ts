@@ -2,10 +2,11 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put } from '@nestjs/commo
 import { ApiAcceptedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import { ValidationError } from '../../common/errors/domain-errors';
 import { isValidPhone } from './network/phone-number';
-import type { ContactMessage, PairingResult } from './network/sandbox-network.types';
+import type { ContactMessage, ContactPresence, PairingResult } from './network/sandbox-network.types';
 import type { SandboxFaults } from './network/faults';
 import {
   ContactMessageView,
+  ContactPresenceView,
   DisconnectDto,
   DisconnectView,
   FaultsDto,
@@ -69,6 +70,20 @@ export class SandboxController {
       throw new ValidationError('Invalid request: phone', [{ field: 'phone', message: 'must be 5 to 20 digits, optionally with a leading +' }]);
     }
     return this.sandbox.network.contactMessages(phone);
+  }
+
+  @Get('contacts/:phone/presences')
+  @ApiOperation({
+    summary: 'The chat states a fake contact saw, oldest first',
+    description: 'composing, paused or recording, as sessions sent them to this contact (a session typing before a message). `[]` when none.',
+  })
+  @ApiParam({ name: 'phone', description: 'Phone number: 5 to 20 digits, optionally with a leading +', example: '5511988887777' })
+  @ApiOkResponse({ type: [ContactPresenceView] })
+  presences(@Param('phone') phone: string): ContactPresence[] {
+    if (!isValidPhone(phone)) {
+      throw new ValidationError('Invalid request: phone', [{ field: 'phone', message: 'must be 5 to 20 digits, optionally with a leading +' }]);
+    }
+    return this.sandbox.network.contactPresences(phone);
   }
 
   @Post('sessions/:name/disconnect')

@@ -92,6 +92,12 @@ export class DisconnectView {
   @ApiProperty({ enum: DISCONNECT_CODES, example: 428 }) code: DisconnectCode;
 }
 
+export class ContactPresenceView {
+  @ApiProperty({ description: 'Phone number of the session that sent it', example: '5511999998888' }) from: string;
+  @ApiProperty({ enum: ['composing', 'paused', 'recording'] }) state: string;
+  @ApiProperty({ format: 'date-time' }) at: string;
+}
+
 export class ContactMessageView {
   @ApiProperty({ description: 'Phone number of the sender', example: '5511999998888' }) from: string;
   @ApiProperty({ nullable: true, type: String, description: 'Text, caption or reaction emoji', example: 'Your order is ready' }) text: string | null;

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { ContactState } from './contact-state';
-import type { ContactMessage } from './sandbox-network.types';
+import type { ContactMessage, ContactPresence } from './sandbox-network.types';
 
 /** What the directory needs from a contact (FakeContact fits; unit tests use a stand-in). */
 export interface DirectoryContact {
@@ -123,6 +123,16 @@ export class ContactDirectory<C extends DirectoryContact> {
       this.pending.set(phone, pending);
     }
     return pending;
+  }
+
+  /** Records a chat state for `phone` (its state is created if needed, like a message's). */
+  recordPresence(phone: string, presence: ContactPresence): void {
+    this.stateOf(phone).recordPresence(presence);
+  }
+
+  /** The chat states `phone` saw, oldest first (`[]` when none, or forgotten). */
+  presences(phone: string): ContactPresence[] {
+    return this.known.peek(phone)?.presences() ?? [];
   }
 
   /** What `phone` received, in arrival order (`[]` for a phone that got nothing, or was forgotten). */

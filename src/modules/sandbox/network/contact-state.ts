@@ -1,6 +1,6 @@
 import { initAuthCreds, type AuthenticationCreds, type proto } from '@whiskeysockets/baileys';
 import { MemorySignalKeyStore } from './memory-key-store';
-import type { ContactMessage } from './sandbox-network.types';
+import type { ContactMessage, ContactPresence } from './sandbox-network.types';
 
 /** Sent messages kept for Baileys retry requests (`getMessage`). */
 const MAX_SENT_KEPT = 200;
@@ -17,6 +17,7 @@ export class ContactState {
   readonly sent = new Map<string, proto.IMessage>();
   private authCreds: AuthenticationCreds | null = null;
   private readonly received: ContactMessage[] = [];
+  private readonly chatStates: ContactPresence[] = [];
 
   constructor(
     readonly phone: string,
@@ -43,6 +44,17 @@ export class ContactState {
     }
     this.received.push(message);
     if (this.received.length > this.maxMessages) this.received.splice(0, this.received.length - this.maxMessages);
+  }
+
+  /** Records a chat state the contact saw, dropping the oldest beyond `maxMessages`. */
+  recordPresence(presence: ContactPresence): void {
+    this.chatStates.push(presence);
+    if (this.chatStates.length > this.maxMessages) this.chatStates.splice(0, this.chatStates.length - this.maxMessages);
+  }
+
+  /** The chat states seen, oldest first (a copy). */
+  presences(): ContactPresence[] {
+    return this.chatStates.map((p) => ({ ...p }));
   }
 
   /** The inbox, in arrival order (a copy). */

@@ -15,6 +15,7 @@ import type { DisconnectCode } from './sandbox-network.types';
  *   POST /control/rotate-adv-secret           {session, qr}                -> 200
  *   POST /control/inbound                     {session, from, text}        -> 202 {waMessageId}
  *   GET  /control/contacts/:phone/messages                                 -> 200 [ContactMessage]
+ *   GET  /control/contacts/:phone/presences                                -> 200 [ContactPresence]
  *   POST /control/disconnect                  {session, code}              -> 200
  *   PUT  /control/faults                      {latencyMs?, dropRate?, refuseConnections?} -> 200 faults
  *
@@ -44,6 +45,7 @@ export async function handleControlRequest(network: SandboxNetwork, req: Incomin
 
 async function route(network: SandboxNetwork, method: string, path: string, req: IncomingMessage): Promise<[number, unknown]> {
   const contactMessages = /^\/control\/contacts\/([^/]+)\/messages$/.exec(path);
+  const contactPresences = /^\/control\/contacts\/([^/]+)\/presences$/.exec(path);
   const session = /^\/control\/sessions\/([^/]+)$/.exec(path);
   if (method === 'GET' && path === '/control/info') {
     return [200, { wsUrl: network.wsUrl, httpUrl: network.httpUrl, rootPublicKey: network.rootPublicKey.toString('base64'), stats: network.stats() }];
@@ -53,6 +55,7 @@ async function route(network: SandboxNetwork, method: string, path: string, req:
     return [200, { session: name, state: network.sessionState(name), phone: network.sessionPhone(name) }];
   }
   if (method === 'GET' && contactMessages) return [200, network.contactMessages(decodeURIComponent(contactMessages[1]!))];
+  if (method === 'GET' && contactPresences) return [200, network.contactPresences(decodeURIComponent(contactPresences[1]!))];
   if (method === 'PUT' && path === '/control/faults') return [200, network.setFaults(await readJson(req))];
   if (method !== 'POST') throw new NotFoundError(`No control route ${method} ${path}`);
 

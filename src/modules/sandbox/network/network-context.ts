@@ -54,6 +54,8 @@ export interface NetworkContext {
    * failure is logged and counted).
    */
   wakeContact(account: Account): void;
+  /** A device of `from` sent a chat state to `to` (typing...): recorded for `to` when it is a fake contact. */
+  chatState(from: Account, to: Account, state: 'composing' | 'paused' | 'recording'): void;
   /** Logs and counts the failure of background work (it must not become an unhandled rejection). */
   backgroundFailed(what: string, error: unknown): void;
 }

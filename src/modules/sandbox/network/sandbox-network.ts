@@ -19,6 +19,7 @@ import { SandboxConnection, type ConnectionHandler, type ConnectionTags } from '
 import {
   DISCONNECT_CODES,
   type ContactMessage,
+  type ContactPresence,
   type DisconnectCode,
   type PairingResult,
   type SandboxLogger,
@@ -90,6 +91,9 @@ export class SandboxNetwork {
       random: options.random ?? Math.random,
       ensureReachable: (account) => this.ensureReachable(account),
       wakeContact: (account) => this.wakeContact(account),
+      chatState: (from, to, state) => {
+        if (to.kind !== 'session') this.contacts.recordPresence(to.phone, { from: from.phone, state, at: new Date().toISOString() });
+      },
       backgroundFailed: (what, error) => this.backgroundFailed(what, error),
     };
     this.stanzas = new StanzaHandler(context);
@@ -254,6 +258,13 @@ export class SandboxNetwork {
     if (typeof text !== 'string' || text.length === 0) throw new ValidationError('text must be a non-empty string', [{ field: 'text', message: 'required' }]);
     const contact = await this.contacts.ensure(from);
     return contact.sendText(entry.phone, text);
+  }
+
+  /** The chat states the contact `phone` saw (a session typing to it), oldest first. */
+  contactPresences(phone: string): ContactPresence[] {
+    const normalized = normalizePhone(phone);
+    if (!normalized) throw new ValidationError('phone must be 5-20 digits, optionally with a leading +', [{ field: 'phone', message: 'invalid phone number' }]);
+    return this.contacts.presences(normalized);
   }
 
   /** What the contact `phone` received, in arrival order (`[]` for a number that received nothing). */

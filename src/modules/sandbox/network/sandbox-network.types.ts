@@ -78,6 +78,15 @@ export interface ContactMessage {
   reaction?: { waMessageId: string; emoji: string };
 }
 
+/** A chat state a fake contact saw (a session typing to it, and so on). */
+export interface ContactPresence {
+  /** Phone number of the session that sent it (digits). */
+  from: string;
+  state: 'composing' | 'paused' | 'recording';
+  /** ISO time the network relayed it. */
+  at: string;
+}
+
 export type DisconnectCode = 401 | 428 | 440 | 515;
 export const DISCONNECT_CODES: readonly DisconnectCode[] = [401, 428, 440, 515];
 

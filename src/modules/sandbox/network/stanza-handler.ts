@@ -34,10 +34,22 @@ export class StanzaHandler {
         // Baileys announces its push name here; it becomes the `notify` of what it sends.
         if (node.attrs.name) account.pushName = node.attrs.name;
         return;
+      case 'chatstate':
+        return this.chatState(account, node);
       default:
-        // ack, ib (telemetry), chatstate (typing), call: nothing to answer.
+        // ack, ib (telemetry), call: nothing to answer.
         return;
     }
+  }
+
+  /** `<chatstate to=...><composing/></chatstate>` (media="audio": recording), or `<paused/>`: no answer, recorded for the contact. */
+  private chatState(account: Account, node: BinaryNode): void {
+    const to = decodeJid(node.attrs.to);
+    const target = to ? this.ctx.registry.resolve(to.user, to.server) : undefined;
+    const first = children(node)[0];
+    if (!target || !first) return;
+    const state = first.tag === 'paused' ? 'paused' : first.tag === 'composing' ? (first.attrs.media === 'audio' ? 'recording' : 'composing') : null;
+    if (state) this.ctx.chatState(account, target, state);
   }
 
   // ---- iq -----------------------------------------------------------------
