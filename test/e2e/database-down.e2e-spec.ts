@@ -18,6 +18,7 @@ interface Answer {
 }
 
 const SEEDED = 'seeded';
+const SOME_MESSAGE = '0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11';
 
 /** Every session route, with a valid request (so only the database can make it fail). */
 const ROUTES: [method: string, path: string, body?: unknown][] = [
@@ -35,6 +36,11 @@ const ROUTES: [method: string, path: string, body?: unknown][] = [
   ['POST', `/api/sessions/${SEEDED}/pairing-code`, { phoneNumber: '+55 11 99999-8888' }],
   ['DELETE', `/api/sessions/${SEEDED}`],
   ['GET', '/api/pool'],
+  ['POST', `/api/sessions/${SEEDED}/messages`, { to: '5511999998888', type: 'text', text: 'while down' }],
+  ['GET', `/api/sessions/${SEEDED}/messages`],
+  ['GET', `/api/messages/${SOME_MESSAGE}`],
+  ['POST', `/api/messages/${SOME_MESSAGE}/retry`],
+  ['DELETE', `/api/messages/${SOME_MESSAGE}`],
 ];
 
 describe('PostgreSQL unreachable: 503 with Retry-After', () => {
@@ -124,6 +130,7 @@ describe('PostgreSQL unreachable: 503 with Retry-After', () => {
     await pg.restore();
     await waitFor(async () => (await call('GET', '/api/sessions')).status === 200, 'GET /api/sessions 200 after the restore', 20000);
     expect((await call('GET', '/api/sessions/made-while-down')).status).toBe(404);
+    expect((await call('GET', `/api/sessions/${SEEDED}/messages`)).body).toEqual({ items: [], nextCursor: null });
   });
 
   it('works again once PostgreSQL is back: the same routes answer as usual', async () => {

@@ -2,7 +2,8 @@ import { waMessageIdFor } from '../../src/modules/messaging/wa-message-id';
 import { query } from '../helpers/db-query';
 import { sessionsApi } from '../helpers/sessions-api';
 import { startTestApp, type TestApp } from '../helpers/test-app';
-import { waitFor } from '../helpers/test-env';
+import { createTestEnv, waitFor, type TestEnv } from '../helpers/test-env';
+import { TcpProxy } from '../helpers/tcp-proxy';
 
 interface MessageBody {
   id: string;
@@ -327,5 +328,44 @@ describe('a deleted session\'s queued messages (api role, no worker)', () => {
     const left = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE "messageId" = ANY($1::uuid[])`, [ids]);
     expect(Number(left[0]!.n)).toBe(0);
     expect((await key(t.http.post('/api/sessions/gone/messages')).send({ to: '5511970000901', type: 'text', text: 'late' })).status).toBe(404);
+  });
+});
+
+/**
+ * Redis unreachable while messages are accepted: the row is the truth, so the
+ * answer is still 202 (the hint to the owner is lost, and counted; the
+ * owner's timer finds the row). An api-only process reaching Redis through a
+ * proxy the test cuts.
+ */
+describe('accepting messages with Redis down (api role)', () => {
+  let env: TestEnv;
+  let redis: TcpProxy;
+  let t: TestApp;
+
+  beforeAll(async () => {
+    env = await createTestEnv();
+    const url = new URL(env.env.REDIS_URL!);
+    redis = await TcpProxy.start(url.hostname, Number(url.port || 6379));
+    url.hostname = '127.0.0.1';
+    url.port = String(redis.port);
+    t = await startTestApp({ APP_ROLE: 'api', REDIS_URL: url.toString() }, env);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await redis?.close();
+    await env?.cleanup();
+  });
+
+  it('answers 202 and stores the message QUEUED while Redis is cut, and counts the lost hint', async () => {
+    const key = <R extends { set(name: string, value: string): R }>(r: R) => r.set('X-Api-Key', t.apiKey);
+    expect((await key(t.http.post('/api/sessions')).send({ name: 'no-redis', start: false })).status).toBe(201);
+    await redis.cut();
+    const res = await key(t.http.post('/api/sessions/no-redis/messages')).send({ to: '5511970002001', type: 'text', text: 'Redis is down' });
+    expect(res.status).toBe(202);
+    expect((await key(t.http.get(`/api/messages/${res.body.id}`))).body).toMatchObject({ id: res.body.id, status: 'QUEUED' });
+    const rows = await query<{ status: string }>(env.databaseUrl, `SELECT status::text AS status FROM "MessageQueueItem" WHERE "messageId" = $1`, [res.body.id]);
+    expect(rows).toEqual([{ status: 'PENDING' }]);
+    const metrics = (await t.http.get('/metrics')).text;
+    expect(Number(/^zaphub_background_failures_total\{task="outbox hint"\} (\d+)$/m.exec(metrics)?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
   });
 });

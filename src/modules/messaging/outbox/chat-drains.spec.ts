@@ -2,16 +2,19 @@ import { Logger } from '@nestjs/common';
 import type { AppConfig } from '../../../config';
 import type { EventLog } from '../../../infra/events/event-log';
 import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
-import type { DbTransaction, TransactionRunner } from '../../../infra/prisma/transaction';
+import type { PrismaService } from '../../../infra/prisma/prisma.service';
+import { TransactionRunner, type DbTransaction } from '../../../infra/prisma/transaction';
 import type { OutboundContent, SendOptions } from '../../sessions/engine/whatsapp-engine.port';
 import { SessionNotReadyError } from '../../sessions/runtime/session-channel';
 import type { SessionChannels } from '../../sessions/session-channels';
 import type { SessionsService } from '../../sessions/sessions.service';
 import type { MessageRecord, MessageRepository } from '../message.repository';
+import type { MessagingMetrics } from '../messaging-metrics';
 import type { MessageView } from '../messages.dto';
 import { waMessageIdFor } from '../wa-message-id';
 import { ChatDrains } from './chat-drains';
 import type { ClaimedItem, HeadClaim, OutboxRepository } from './outbox.repository';
+import type { SendRateLimiter } from './send-rate-limiter';
 
 /**
  * ChatDrains against an in-memory outbox and a WhatsApp channel whose sends
@@ -22,12 +25,14 @@ import type { ClaimedItem, HeadClaim, OutboxRepository } from './outbox.reposito
  * again; a failed send is retried on the row's backoff without the chat's
  * next message overtaking it, and after QUEUE_MESSAGE_SEND_ATTEMPTS it is
  * FAILED (message.failed) and the chat goes on; a session that stopped working
- * here releases the row; a shutdown waits for the send in flight and starts
- * nothing more.
+ * here releases the row; a full rate-limit window releases the row until a
+ * permit frees; a shutdown waits for the send in flight and starts nothing
+ * more. Humanize is off here (its pauses are not what these tests are about).
  */
 
 const OWNER = 'w1';
 const SESSION = 's1';
+const RATE_LIMIT = 20;
 
 type RowStatus = 'PENDING' | 'PROCESSING' | 'FAILED';
 interface Row {
@@ -203,9 +208,17 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
   let live = true;
   const channels = { get: jest.fn((sessionId: string) => (live && sessionId === SESSION ? channel : null)) };
   const log = { append: jest.fn(async (_tx: DbTransaction, _event: Appended) => ({})) };
-  const sessions = { countSend: jest.fn(async (_tx: DbTransaction, _sessionId: string, _outcome: 'sent' | 'failed') => undefined) };
+  const sessions = {
+    countSend: jest.fn(async (_tx: DbTransaction, _sessionId: string, _outcome: 'sent' | 'failed') => undefined),
+    sendingConfigOf: async () => ({ rateLimitPerMinute: RATE_LIMIT, humanize: { enabled: false, typingMsPerChar: 50, minTypingMs: 500, maxTypingMs: 5000, chatGapMs: 1000 } }),
+  };
   const messages = { findInSession: async () => null };
-  const transactions = { run: <T>(fn: (tx: DbTransaction) => Promise<T>) => fn({} as DbTransaction) };
+  // The real runner over a "database" whose transaction is the callback itself: afterCommit works.
+  const transactions = new TransactionRunner({ $transaction: async (fn: (tx: object) => Promise<unknown>) => fn({}) } as unknown as PrismaService);
+  const metrics = { sent: jest.fn(), outbound: jest.fn() };
+  /** The rate limiter: a permit (0) unless the test queues waits. */
+  const limiterWaits: number[] = [];
+  const limiter = { take: jest.fn(async (_sessionId: string, _limit: number) => limiterWaits.shift() ?? 0) };
   const failures: unknown[] = [];
   const background = { record: (_task: string, error: unknown) => failures.push(error) };
   const drains = new ChatDrains(
@@ -215,8 +228,10 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     messages as unknown as MessageRepository,
     sessions as unknown as SessionsService,
     log as unknown as EventLog,
-    transactions as unknown as TransactionRunner,
+    transactions,
     background as unknown as BackgroundFailures,
+    metrics as unknown as MessagingMetrics,
+    limiter as unknown as SendRateLimiter,
   );
   return {
     drains,
@@ -225,6 +240,9 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     channels,
     log,
     sessions,
+    metrics,
+    limiter,
+    limiterWaits,
     failures,
     setLive: (value: boolean) => (live = value),
     /** The appended events as "type text", in order. */
@@ -275,6 +293,7 @@ describe('ChatDrains', () => {
       rows.map((r) => expect.objectContaining({ sessionId: SESSION, sessionName: 'main', data: expect.objectContaining({ id: r.message.id, status: 'SENT', waMessageId: waMessageIdFor(r.message.id) }) })),
     );
     expect(h.counts()).toEqual(['s1 sent', 's1 sent', 's1 sent']);
+    expect(h.metrics.sent).toHaveBeenCalledTimes(3);
     expect(h.outbox.rows).toEqual([]);
     expect(h.drains.size).toEqual({ running: 0, waiting: 0 });
     expect(h.failures).toEqual([]);
@@ -398,6 +417,29 @@ describe('ChatDrains', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('asks again at its retry time for a chat whose head is waiting for a retry it did not schedule', async () => {
+    fakeClock();
+    const h = setup();
+    // A retry scheduled by the previous owner of the session (or before a restart).
+    const a1 = Object.assign(h.outbox.add('chatA', 'a1'), { attempts: 1, availableAt: new Date(Date.now() + 5000) });
+    h.ask('chatA');
+    await flush();
+    expect(h.outbox.claims).toBe(1);
+    expect(h.channel.sends).toEqual([]);
+    expect(h.drains.size).toEqual({ running: 0, waiting: 0 });
+    jest.advanceTimersByTime(4999);
+    await flush();
+    expect(h.channel.sends).toEqual([]);
+    jest.advanceTimersByTime(1);
+    await flush();
+    expect(h.channel.texts(h.channel.inFlight())).toEqual(['a1']);
+    h.channel.end('a1');
+    await flush();
+    expect(h.events()).toEqual(['message.sent a1']);
+    expect(h.outbox.rows).not.toContain(a1);
+    expect(h.failures).toEqual([]);
+  });
+
   it('fails a message for good after QUEUE_MESSAGE_SEND_ATTEMPTS sends, with message.failed, and the chat goes on', async () => {
     fakeClock();
     const h = setup({ attempts: 3 });
@@ -428,6 +470,8 @@ describe('ChatDrains', () => {
     expect(h.events()).toEqual(['message.failed a1']);
     expect(h.log.append.mock.calls[0]![1].data).toMatchObject({ id: a1.message.id, status: 'FAILED', attempts: 3, error: 'boom 3' });
     expect(h.counts()).toEqual(['s1 failed']);
+    expect(h.metrics.outbound.mock.calls).toEqual([['FAILED']]);
+    expect(h.metrics.sent).not.toHaveBeenCalled();
     // The chat goes on at once, without waiting for a timer.
     expect(h.channel.texts(h.channel.inFlight())).toEqual(['a2']);
     h.channel.end('a2');
@@ -479,6 +523,36 @@ describe('ChatDrains', () => {
     expect(h.failures).toEqual([]);
   });
 
+  it('releases the row as it was when the rate-limit window is full, and sends in order once a permit frees', async () => {
+    fakeClock();
+    const h = setup();
+    const a1 = h.outbox.add('chatA', 'a1');
+    h.outbox.add('chatA', 'a2');
+    h.limiterWaits.push(30_000);
+    h.ask('chatA');
+    await flush();
+    expect(h.limiter.take).toHaveBeenCalledWith(SESSION, RATE_LIMIT);
+    expect(h.channel.sends).toEqual([]);
+    expect(a1).toMatchObject({ status: 'PENDING', attempts: 0, lockedBy: null, availableAt: new Date(0) });
+    expect(h.drains.size).toEqual({ running: 0, waiting: 0 });
+
+    jest.advanceTimersByTime(29_999);
+    await flush();
+    expect(h.channel.sends).toEqual([]);
+    jest.advanceTimersByTime(1);
+    await flush();
+    expect(h.channel.texts(h.channel.inFlight())).toEqual(['a1']);
+    h.channel.end('a1');
+    await flush();
+    h.channel.end('a2');
+    await flush();
+    expect(h.channel.texts()).toEqual(['a1', 'a2']);
+    expect(h.limiter.take).toHaveBeenCalledTimes(3);
+    expect(h.events()).toEqual(['message.sent a1', 'message.sent a2']);
+    expect(h.outbox.rows).toEqual([]);
+    expect(h.failures).toEqual([]);
+  });
+
   it('waits at shutdown for the send in flight, records it, and starts nothing afterwards', async () => {
     const h = setup({ concurrency: 1 });
     h.outbox.add('chatA', 'a1');
@@ -524,5 +598,40 @@ describe('ChatDrains', () => {
     expect(h.channel.texts()).toEqual(['a1']);
     expect(h.outbox.claims).toBe(1);
     expect(h.failures).toEqual([]);
+  });
+
+  it('a rate limiter that fails (Redis down) leaves no row claimed, and the chat is asked for again', async () => {
+    fakeClock();
+    const h = setup();
+    const a1 = h.outbox.add('chatA', 'a1');
+    h.limiter.take.mockRejectedValueOnce(new Error('redis down'));
+    h.ask('chatA');
+    await flush();
+    expect(h.failures).toHaveLength(1);
+    expect(a1).toMatchObject({ status: 'PENDING', lockedBy: null });
+    expect(h.channel.texts()).toEqual([]);
+    jest.advanceTimersByTime(1000);
+    await flush();
+    h.channel.end('a1');
+    await flush();
+    expect(h.channel.texts()).toEqual(['a1']);
+    expect(h.events()).toEqual(['message.sent a1']);
+  });
+
+  it('a send that went out but could not be recorded is not a failed attempt: the row stays claimed for the stale-lock reset', async () => {
+    const h = setup({ attempts: 1 });
+    const a1 = h.outbox.add('chatA', 'a1');
+    // The transaction's first statement fails (PostgreSQL down): nothing of it is written.
+    jest.spyOn(h.outbox, 'markSent').mockRejectedValueOnce(new Error('database down'));
+    h.ask('chatA');
+    await flush();
+    h.channel.end('a1');
+    await flush();
+    expect(h.failures).toHaveLength(1);
+    // Not FAILED (it was sent), not retried by this drain: the stale-lock reset gives it back, and it goes
+    // again with the same WhatsApp id.
+    expect(a1).toMatchObject({ status: 'PROCESSING', lockedBy: OWNER });
+    expect(h.events()).toEqual([]);
+    expect(h.counts()).toEqual([]);
   });
 });

@@ -17,6 +17,8 @@ import { SendRateLimiter } from './send-rate-limiter';
 
 /** A send that has not answered by then counts as failed (it is retried with the same WhatsApp id). */
 const SEND_TIMEOUT_MS = 30_000;
+/** How soon a chat is asked for again when the rate limiter could not answer (Redis down). */
+const LIMITER_RETRY_MS = 1000;
 /** Retry n waits RETRY_BASE_MS * 2^(n-1). */
 const RETRY_BASE_MS = 2000;
 
@@ -131,8 +133,11 @@ export class ChatDrains implements BeforeApplicationShutdown {
         this.askAt(sessionId, chatId, claim.at);
         return;
       }
-      // The session's window is full: the message waits, as it was, until a permit frees.
-      const wait = await this.limiter.take(sessionId, sending.rateLimitPerMinute);
+      // The session's window is full (or Redis cannot say): the message waits, as it was, until a permit frees.
+      const wait = await this.limiter.take(sessionId, sending.rateLimitPerMinute).catch((error: unknown) => {
+        this.background.record('message rate limit', error);
+        return LIMITER_RETRY_MS;
+      });
       if (wait > 0) {
         await this.outbox.release(claim.item, this.config.INSTANCE_ID);
         this.askAt(sessionId, chatId, new Date(Date.now() + wait));
@@ -182,45 +187,55 @@ export class ChatDrains implements BeforeApplicationShutdown {
   /** One claimed message; false when the drain must stop (the session stopped working here, or a retry waits). */
   private async sendOne(channel: SessionChannel, item: ClaimedItem, message: MessageRecord, humanize?: HumanizeConfig): Promise<boolean> {
     const owner = this.config.INSTANCE_ID;
+    let waMessageId: string;
     try {
       if (humanize?.enabled) await this.typeLikeAPerson(channel, message, humanize);
       const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
-      const { waMessageId } = await withTimeout(
+      ({ waMessageId } = await withTimeout(
         channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted }),
         SEND_TIMEOUT_MS,
         `send timed out after ${SEND_TIMEOUT_MS} ms`,
-      );
-      const sentAt = new Date();
-      await this.transactions.run(async (tx) => {
-        const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: sentAt });
-        await this.sessions.countSend(tx, message.sessionId, 'sent');
-        await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.sent', data: { ...toMessageView(sent) } });
-      });
-      this.metrics.sent(message.createdAt, sentAt);
-      return true;
+      ));
     } catch (error) {
-      if (error instanceof SessionNotReadyError) {
-        await this.outbox.release(item, owner);
-        return false;
-      }
-      const reason = error instanceof Error ? error.message : String(error);
-      const attempts = item.attempts + 1;
-      if (attempts >= this.maxAttempts) {
-        await this.transactions.run(async (tx) => {
-          const failed = await this.outbox.markFailed(tx, item, owner, reason);
-          if (!failed) return;
-          afterCommit(tx, () => this.metrics.outbound('FAILED'));
-          await this.sessions.countSend(tx, message.sessionId, 'failed');
-          await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.failed', data: { ...toMessageView(failed) } });
-        });
-        this.logger.warn({ session: message.sessionName, attempts, err: reason }, 'message failed for good: the chat goes on');
-        return true;
-      }
-      const at = new Date(Date.now() + RETRY_BASE_MS * 2 ** (attempts - 1));
-      await this.outbox.markRetry(item, owner, reason, at);
-      this.askAt(message.sessionId, message.chatId, at);
+      return this.sendFailed(item, message, error);
+    }
+    // Sent. Recording it is not part of the attempt: if it fails (PostgreSQL down), the error ends
+    // the drain with the row still PROCESSING; the stale-lock reset gives it back and it goes again
+    // with the same WhatsApp id, a copy the phone drops, never a second message or a false FAILED.
+    const sentAt = new Date();
+    await this.transactions.run(async (tx) => {
+      const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: sentAt });
+      await this.sessions.countSend(tx, message.sessionId, 'sent');
+      await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.sent', data: { ...toMessageView(sent) } });
+    });
+    this.metrics.sent(message.createdAt, sentAt);
+    return true;
+  }
+
+  /** A failed attempt: released (not an attempt) when the session stopped working here, else retried or FAILED. */
+  private async sendFailed(item: ClaimedItem, message: MessageRecord, error: unknown): Promise<boolean> {
+    const owner = this.config.INSTANCE_ID;
+    if (error instanceof SessionNotReadyError) {
+      await this.outbox.release(item, owner);
       return false;
     }
+    const reason = error instanceof Error ? error.message : String(error);
+    const attempts = item.attempts + 1;
+    if (attempts >= this.maxAttempts) {
+      await this.transactions.run(async (tx) => {
+        const failed = await this.outbox.markFailed(tx, item, owner, reason);
+        if (!failed) return;
+        afterCommit(tx, () => this.metrics.outbound('FAILED'));
+        await this.sessions.countSend(tx, message.sessionId, 'failed');
+        await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.failed', data: { ...toMessageView(failed) } });
+      });
+      this.logger.warn({ session: message.sessionName, attempts, err: reason }, 'message failed for good: the chat goes on');
+      return true;
+    }
+    const at = new Date(Date.now() + RETRY_BASE_MS * 2 ** (attempts - 1));
+    await this.outbox.markRetry(item, owner, reason, at);
+    this.askAt(message.sessionId, message.chatId, at);
+    return false;
   }
 
   /** What a reply needs of the message it quotes (null when it is gone: sent without the quote). */
