@@ -262,6 +262,26 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(at[2]! - arrived[0]!).toBeGreaterThanOrEqual(500 - 50);
   });
 
+  it('shows a drain as a flow of its session while it types, and none once it is done (GET /api/flows, readiness)', async () => {
+    const api = sessionsApi(t);
+    await api.create('flowing', { config: { humanize: { enabled: true, typingMsPerChar: 0, minTypingMs: 1500, maxTypingMs: 1500, chatGapMs: 0 } } });
+    await api.pair('flowing', '5511970000012');
+    const res = await send('flowing', { to: '5511970001201', type: 'text', text: 'slowly' });
+    const during = await waitFor(async () => {
+      const flows = (await key(t.http.get('/api/flows'))).body as { active: number; bySession: Record<string, number> };
+      return flows.bySession.flowing === 1 ? flows : null;
+    }, 'the drain as a flow');
+    expect(during.active).toBeGreaterThanOrEqual(1);
+    await waitForStatus(res.body.id, 'SENT');
+    const after = await waitFor(async () => {
+      const flows = (await key(t.http.get('/api/flows'))).body as { active: number; bySession: Record<string, number> };
+      return flows.bySession.flowing === undefined ? flows : null;
+    }, 'the flow gone');
+    expect(after).toMatchObject({ expiredTotal: 0 });
+    const ready = await t.http.get('/health/ready');
+    expect(ready.body.info.flows).toEqual({ status: 'up', active: expect.any(Number), oldestAgeSeconds: expect.any(Number), pendingPromises: expect.any(Number) });
+  });
+
   it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {
     const scrape = (await t.http.get('/metrics')).text;
     const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(scrape)?.[1] ?? NaN);

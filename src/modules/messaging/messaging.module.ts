@@ -1,5 +1,7 @@
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../../config';
+import { FlowsController } from './flows/flows.controller';
+import { FlowTracker } from './flows/flow-tracker';
 import { MessageRepository } from './message.repository';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
@@ -25,8 +27,8 @@ export class MessagingModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: MessagingModule,
-      controllers: [MessagesController],
-      providers: [MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
+      controllers: [MessagesController, FlowsController],
+      providers: [FlowTracker, MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
     };
   }
 }

@@ -4,6 +4,10 @@ import type { EventLog } from '../../../infra/events/event-log';
 import type { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import type { PrismaService } from '../../../infra/prisma/prisma.service';
 import { TransactionRunner, type DbTransaction } from '../../../infra/prisma/transaction';
+import { HealthInfoRegistry } from '../../../infra/health-info/health-info.registry';
+import { Registry } from 'prom-client';
+import type { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
+import { FlowTracker } from '../flows/flow-tracker';
 import type { OutboundContent, SendOptions } from '../../sessions/engine/whatsapp-engine.port';
 import { SessionNotReadyError } from '../../sessions/runtime/session-channel';
 import type { SessionChannels } from '../../sessions/session-channels';
@@ -115,7 +119,7 @@ function messageRecord(id: string, seq: number, chatId: string, text: string): M
     id,
     seq: BigInt(seq),
     sessionId: SESSION,
-    sessionName: 'main',
+    sessionName: SESSION_NAME,
     chatId,
     direction: 'outbound',
     type: 'text',
@@ -143,7 +147,10 @@ interface Send {
 }
 
 /** The session's channel: records every send; a send is held until the test ends it, answers at once, or throws SessionNotReadyError. */
+const SESSION_NAME = 'main';
+
 class FakeChannel {
+  readonly sessionName = SESSION_NAME;
   readonly sends: Send[] = [];
   answer: 'hold' | 'ok' | 'not-ready' = 'hold';
   maxInFlight = 0;
@@ -221,6 +228,8 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
   const limiter = { take: jest.fn(async (_sessionId: string, _limit: number) => limiterWaits.shift() ?? 0) };
   const failures: unknown[] = [];
   const background = { record: (_task: string, error: unknown) => failures.push(error) };
+  // The real tracker: its numbers are checked where drains start and end.
+  const flows = new FlowTracker({ FLOW_TTL_MS: 300_000 } as AppConfig, { registry: new Registry() } as MetricsRegistry, new HealthInfoRegistry());
   const drains = new ChatDrains(
     { QUEUE_MESSAGE_SEND_CONCURRENCY: concurrency, QUEUE_MESSAGE_SEND_ATTEMPTS: attempts, INSTANCE_ID: OWNER } as AppConfig,
     channels as unknown as SessionChannels,
@@ -232,6 +241,7 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     background as unknown as BackgroundFailures,
     metrics as unknown as MessagingMetrics,
     limiter as unknown as SendRateLimiter,
+    flows,
   );
   return {
     drains,
@@ -244,6 +254,7 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     limiter,
     limiterWaits,
     failures,
+    flows,
     setLive: (value: boolean) => (live = value),
     /** The appended events as "type text", in order. */
     events: () => log.append.mock.calls.map(([, e]) => `${e.type} ${e.data.text}`),
@@ -297,6 +308,20 @@ describe('ChatDrains', () => {
     expect(h.outbox.rows).toEqual([]);
     expect(h.drains.size).toEqual({ running: 0, waiting: 0 });
     expect(h.failures).toEqual([]);
+  });
+
+  it('tracks each drain as a flow of its session while it runs, and each send as a pending promise', async () => {
+    const h = setup();
+    h.outbox.add('chatA', 'a1');
+    h.outbox.add('chatB', 'b1');
+    h.ask('chatA');
+    h.ask('chatB');
+    await flush();
+    expect(h.flows.view()).toMatchObject({ active: 2, pendingPromises: 2, bySession: { [SESSION_NAME]: 2 } });
+    h.channel.end('a1');
+    h.channel.end('b1');
+    await flush();
+    expect(h.flows.view()).toMatchObject({ active: 0, pendingPromises: 0, bySession: {}, expiredTotal: 0 });
   });
 
   it('drains different chats in parallel up to the concurrency; a waiting chat starts when a drain ends', async () => {

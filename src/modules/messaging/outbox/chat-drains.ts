@@ -14,6 +14,7 @@ import { toMessageView } from '../message.view';
 import { waMessageIdFor } from '../wa-message-id';
 import { OutboxRepository, type ClaimedItem } from './outbox.repository';
 import { SendRateLimiter } from './send-rate-limiter';
+import { FlowTracker } from '../flows/flow-tracker';
 
 /** A send that has not answered by then counts as failed (it is retried with the same WhatsApp id). */
 const SEND_TIMEOUT_MS = 30_000;
@@ -67,6 +68,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
     private readonly background: BackgroundFailures,
     private readonly metrics: MessagingMetrics,
     private readonly limiter: SendRateLimiter,
+    private readonly flows: FlowTracker,
   ) {
     this.concurrency = config.QUEUE_MESSAGE_SEND_CONCURRENCY;
     this.maxAttempts = config.QUEUE_MESSAGE_SEND_ATTEMPTS;
@@ -118,8 +120,19 @@ export class ChatDrains implements BeforeApplicationShutdown {
     }
   }
 
+  /** One drain of one chat, tracked as a flow from start to end. */
   private async drain(sessionId: string, chatId: string): Promise<void> {
-    if (!this.channels.get(sessionId)) return;
+    const channel = this.channels.get(sessionId);
+    if (!channel) return;
+    const flow = this.flows.start(channel.sessionName);
+    try {
+      await this.drainChat(sessionId, chatId);
+    } finally {
+      this.flows.end(flow);
+    }
+  }
+
+  private async drainChat(sessionId: string, chatId: string): Promise<void> {
     // Read once per drain: a PATCH of the config applies from the chat's next drain.
     const sending = await this.sessions.sendingConfigOf(sessionId);
     if (!sending) return;
@@ -192,7 +205,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
       if (humanize?.enabled) await this.typeLikeAPerson(channel, message, humanize);
       const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
       ({ waMessageId } = await withTimeout(
-        channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted }),
+        this.flows.track(channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted })),
         SEND_TIMEOUT_MS,
         `send timed out after ${SEND_TIMEOUT_MS} ms`,
       ));
