@@ -44,7 +44,7 @@ export class OutboxKicks implements OnApplicationBootstrap, BeforeApplicationShu
   onApplicationBootstrap(): void {
     this.hooks.setSentMessageStore({ contentOf: (sessionId, waMessageId) => this.messages.contentOf(sessionId, waMessageId) });
     this.unlisten = this.hints.listen((chat) => this.drains.request(chat.sessionId, chat.chatId));
-    this.unhook = this.hooks.onSessionWorking((session) => this.kick([session.id]));
+    this.unhook = this.hooks.onSessionWorking((session) => this.adopted(session.id));
     this.timer = setInterval(() => this.background.track('outbox reconcile', this.tick()), this.config.MESSAGE_RECONCILE_INTERVAL_MS);
     this.timer.unref();
   }
@@ -59,6 +59,16 @@ export class OutboxKicks implements OnApplicationBootstrap, BeforeApplicationShu
   async tick(): Promise<void> {
     await this.locks.runExclusive('outbox-stale-locks', 30_000, () => this.outbox.resetStale(new Date(Date.now() - STALE_LOCK_MS), BATCH));
     await this.kick(this.channels.workingHere());
+  }
+
+  /**
+   * A session became WORKING here: sends its previous owner left claimed go
+   * back to the queue at once (not after the stale-lock delay), then its
+   * pending chats are drained.
+   */
+  async adopted(sessionId: string): Promise<void> {
+    await this.outbox.releaseForeignLocks(sessionId, this.config.INSTANCE_ID);
+    await this.kick([sessionId]);
   }
 
   /** Asks for a drain of every chat of these sessions with a message due. */

@@ -120,6 +120,23 @@ export class OutboxRepository {
     });
   }
 
+  /**
+   * PROCESSING rows of a session locked by another worker, back to PENDING:
+   * called by the session's new owner (it holds the lease now, so the old
+   * owner can send nothing more through that session; a send it had under
+   * way goes again with the same WhatsApp id, a copy the phone drops).
+   */
+  async releaseForeignLocks(sessionId: string, owner: string): Promise<number> {
+    return this.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<Array<{ messageId: string }>>`
+        UPDATE "MessageQueueItem" SET "status" = 'PENDING', "lockedBy" = NULL, "lockedAt" = NULL, "updatedAt" = ${new Date()}
+        WHERE "sessionId" = ${sessionId}::uuid AND "status" = 'PROCESSING' AND "lockedBy" IS DISTINCT FROM ${owner}
+        RETURNING "messageId"::text AS "messageId"`;
+      if (rows.length) await tx.message.updateMany({ where: { id: { in: rows.map((r) => r.messageId) }, status: 'SENDING' }, data: { status: 'QUEUED' } });
+      return rows.length;
+    });
+  }
+
   /** QUEUED → CANCELED, unless its row is being sent right now. */
   async cancel(messageId: string): Promise<CancelResult> {
     return this.prisma.$transaction(async (tx) => {
