@@ -371,6 +371,8 @@ describe('accepting messages with Redis down (api role)', () => {
     t = await startTestApp({ APP_ROLE: 'api', REDIS_URL: url.toString() }, env);
   });
   afterAll(async () => {
+    // Redis back first: a shutdown waits for its connections to close cleanly.
+    await redis?.restore();
     await t?.close();
     await redis?.close();
     await env?.cleanup();
