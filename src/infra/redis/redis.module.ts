@@ -38,6 +38,17 @@ export class RedisService implements OnApplicationShutdown {
     return subscriber;
   }
 
+  /**
+   * Subscribes a connection of its own (see createSubscriber) to `channel`:
+   * `onMessage` gets each message's text. `subscribed` settles once Redis
+   * confirmed the subscription (or failed to); `close` ends it.
+   */
+  subscribe(channel: string, onMessage: (message: string) => void): { subscribed: Promise<unknown>; close: () => void } {
+    const subscriber = this.createSubscriber();
+    subscriber.on('message', (_channel: string, message: string) => onMessage(message));
+    return { subscribed: subscriber.subscribe(channel), close: () => subscriber.disconnect() };
+  }
+
   /** A short-lived connection for one blocking wait (BLPOP); gives up after one retry. */
   createBlockingClient(): Redis {
     const client = new IORedis(this.config.REDIS_URL, { ...baseRedisOptions(), maxRetriesPerRequest: 1, enableOfflineQueue: true });

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../../infra/metrics/metrics.registry';
+import { scrapeCache } from '../../infra/metrics/scrape-cache';
 import { OutboxRepository } from './outbox/outbox.repository';
 
 /** How long the outbox picture read from PostgreSQL is reused by later scrapes. */
@@ -19,8 +20,6 @@ const QUEUE_ITEM_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as 
 export class MessagingMetrics {
   private readonly messages: Counter<'direction' | 'status'>;
   private readonly sendDuration: Histogram;
-  private outbox: { at: number; value: ReturnType<OutboxRepository['summary']> } | null = null;
-  private last: Awaited<ReturnType<OutboxRepository['summary']>> = { byStatus: {}, oldestPendingAt: null };
 
   constructor(metrics: MetricsRegistry, repository: OutboxRepository) {
     const registers = [metrics.registry];
@@ -37,16 +36,7 @@ export class MessagingMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     });
-    const self = this;
-    const read = async () => {
-      if (!self.outbox || Date.now() - self.outbox.at > DB_CACHE_MS) self.outbox = { at: Date.now(), value: repository.summary() };
-      try {
-        self.last = await self.outbox.value;
-      } catch {
-        self.outbox = null;
-      }
-      return self.last;
-    };
+    const read = scrapeCache(() => repository.summary(), DB_CACHE_MS, { byStatus: {} as Record<string, number>, oldestPendingAt: null as Date | null });
     new Gauge({
       name: 'zaphub_message_queue_items',
       help: 'Outbox rows (MessageQueueItem) by status, cluster-wide',

@@ -1,7 +1,7 @@
 import { SandboxNetwork } from '../../../src/modules/sandbox/network/sandbox-network';
-import { COMPILED_MAIN, freePort, runNode, type NodeProcess } from '../../helpers/compiled-app';
 import { query } from '../../helpers/db-query';
-import { createTestEnv, isConnectionRefused, TEST_API_KEY, waitFor, type TestEnv } from '../../helpers/test-env';
+import { callApp, startCompiledApp, type RunningApp } from '../../helpers/running-app';
+import { createTestEnv, waitFor, type TestEnv } from '../../helpers/test-env';
 
 /**
  * kill -9 of the worker that sends, in the middle of a burst (a real child
@@ -17,10 +17,7 @@ const PER_CHAT = 30;
 const SESSION_PHONE = '5511972000001';
 const contact = (c: number) => `55119720011${String(c).padStart(2, '0')}`;
 
-interface App {
-  proc: NodeProcess;
-  base: string;
-}
+type App = RunningApp;
 
 describe('messages survive kill -9 of the sending worker mid-burst (compiled app as a process)', () => {
   let network: SandboxNetwork;
@@ -55,34 +52,10 @@ describe('messages survive kill -9 of the sending worker mid-burst (compiled app
   });
 
   async function start(label: string, instanceId: string): Promise<App> {
-    const port = await freePort();
-    const proc = runNode(COMPILED_MAIN, { ...env.env, PORT: String(port), INSTANCE_ID: instanceId });
-    const app = { proc, base: `http://127.0.0.1:${port}` };
-    apps.push(app);
-    await waitFor(
-      async () => {
-        if (proc.hasExited()) throw new Error(`${label} exited before it was ready:\n${proc.output()}`);
-        const res = await fetch(`${app.base}/health/ready`).catch((error: unknown) => {
-          if (isConnectionRefused(error)) return null;
-          throw error;
-        });
-        return res?.status === 200;
-      },
-      `${label} ready`,
-      30000,
-    );
-    return app;
+    return startCompiledApp(label, { ...env.env, INSTANCE_ID: instanceId }, (app) => apps.push(app));
   }
 
-  async function call(app: App, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {
-    const res = await fetch(`${app.base}${path}`, {
-      method,
-      headers: { 'x-api-key': TEST_API_KEY, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-  }
+  const call = callApp;
 
   const statusOf = async (app: App, name: string) => (await call(app, 'GET', `/api/sessions/${name}`)).body?.status;
   const countSent = async () => Number((await query<{ n: string }>(env.databaseUrl, `SELECT count(*) AS n FROM "Message" WHERE status = 'SENT'`))[0]!.n);

@@ -1,7 +1,7 @@
 import { Queue, type Job } from 'bullmq';
-import { COMPILED_MAIN, freePort, runNode, type NodeProcess } from '../../helpers/compiled-app';
 import { query } from '../../helpers/db-query';
-import { createTestEnv, isConnectionRefused, TEST_API_KEY, waitFor, type TestEnv } from '../../helpers/test-env';
+import { startCompiledApp, callApp, type RunningApp } from '../../helpers/running-app';
+import { createTestEnv, waitFor, type TestEnv } from '../../helpers/test-env';
 import { WebhookReceiver, type ReceivedWebhook } from '../../helpers/webhook-receiver';
 
 /**
@@ -32,10 +32,7 @@ const QUEUE = 'webhook-delivery'; // QueueName.WebhookDelivery
 const PHONE_A = '5511900000001';
 const PHONE_B = '5511900000002';
 
-interface App {
-  proc: NodeProcess;
-  base: string;
-}
+type App = RunningApp;
 
 interface Row {
   eventId: string;
@@ -67,34 +64,10 @@ describe('webhook deliveries survive kill -9 mid retry schedule (compiled app as
   });
 
   async function start(label: string): Promise<App> {
-    const port = await freePort();
-    const proc = runNode(COMPILED_MAIN, { ...env!.env, PORT: String(port) });
-    const app = { proc, base: `http://127.0.0.1:${port}` };
-    apps.push(app);
-    await waitFor(
-      async () => {
-        if (proc.hasExited()) throw new Error(`${label} exited with ${proc.child.exitCode ?? proc.child.signalCode} before it was ready:\n${proc.output()}`);
-        const res = await fetch(`${app.base}/health/ready`).catch((error: unknown) => {
-          if (isConnectionRefused(error)) return null;
-          throw error;
-        });
-        return res?.status === 200;
-      },
-      `${label} ready`,
-      30000,
-    );
-    return app;
+    return startCompiledApp(label, env!.env, (app) => apps.push(app));
   }
 
-  async function call(app: App, method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {
-    const res = await fetch(`${app.base}${path}`, {
-      method,
-      headers: { 'x-api-key': TEST_API_KEY, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-  }
+  const call = callApp;
 
   async function statusOf(app: App, name: string): Promise<string> {
     const res = await call(app, 'GET', `/api/sessions/${name}`);

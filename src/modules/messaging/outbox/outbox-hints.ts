@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { RedisService } from '../../../infra/redis/redis.module';
@@ -48,15 +47,14 @@ export class OutboxHints {
   /** Worker side: receives the hints addressed to this instance until the returned function is called. */
   listen(handler: (chat: PendingChat) => void): () => void {
     this.local = handler;
-    const subscriber: Redis = this.redis.createSubscriber();
-    subscriber.on('message', (_channel: string, raw: string) => {
+    const subscription = this.redis.subscribe(this.channelOf(this.config.INSTANCE_ID), (raw) => {
       const chat = parse(raw);
       if (chat) handler(chat);
     });
-    this.background.track('outbox hint subscription', subscriber.subscribe(this.channelOf(this.config.INSTANCE_ID)));
+    this.background.track('outbox hint subscription', subscription.subscribed);
     return () => {
       this.local = null;
-      subscriber.disconnect();
+      subscription.close();
     };
   }
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { RedisService } from '../../../infra/redis/redis.module';
 
@@ -26,7 +25,7 @@ export type CommandReply = { ok: true; value: string } | { ok: false; status: nu
 @Injectable()
 export class SessionCommandBus implements OnModuleDestroy {
   private readonly logger = new Logger(SessionCommandBus.name);
-  private subscriber: Redis | null = null;
+  private closeSubscription: (() => void) | null = null;
   private readonly channel: string;
 
   constructor(
@@ -63,8 +62,7 @@ export class SessionCommandBus implements OnModuleDestroy {
 
   /** Workers: receive the commands addressed to this instance. A failing handler is logged, never unhandled. */
   async subscribe(handler: (command: SessionCommand) => Promise<void>): Promise<void> {
-    this.subscriber = this.redis.createSubscriber();
-    this.subscriber.on('message', (_channel: string, raw: string) => {
+    const subscription = this.redis.subscribe(this.channel, (raw) => {
       let command: SessionCommand;
       try {
         command = JSON.parse(raw) as SessionCommand;
@@ -74,11 +72,12 @@ export class SessionCommandBus implements OnModuleDestroy {
       if (command.target !== this.config.INSTANCE_ID) return;
       handler(command).catch((error: unknown) => this.logger.error({ err: error, command: command.type }, 'session command failed'));
     });
-    await this.subscriber.subscribe(this.channel);
+    this.closeSubscription = subscription.close;
+    await subscription.subscribed;
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.subscriber?.disconnect();
-    this.subscriber = null;
+    this.closeSubscription?.();
+    this.closeSubscription = null;
   }
 }

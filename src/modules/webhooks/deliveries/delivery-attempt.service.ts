@@ -61,8 +61,8 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
     const now = new Date();
     const claimed = await this.deliveries.claim(deliveryId, now, this.leaseFrom(now));
     if (!claimed) return;
-    const envelopes = claimed.eventId ? await this.log.byIds([claimed.eventId]) : new Map<string, EventEnvelope>();
-    await this.run(claimed, envelopes);
+    // EventLog.byIds answers an empty map for no ids (a test ping carries its envelope).
+    await this.run(claimed, await this.log.byIds(claimed.eventId ? [claimed.eventId] : []));
   }
 
   /**
@@ -73,7 +73,7 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
     const now = new Date();
     const claimed = await this.deliveries.claimFirstAttempts(limit, now, this.leaseFrom(now));
     const eventIds = claimed.flatMap((c) => (c.eventId ? [c.eventId] : []));
-    return { claimed, envelopes: eventIds.length ? await this.log.byIds(eventIds) : new Map() };
+    return { claimed, envelopes: await this.log.byIds(eventIds) };
   }
 
   /**

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
+import { scrapeCache } from '../../../infra/metrics/scrape-cache';
 import { DeliveryRepository } from './delivery.repository';
 
 /** How long the backlog read from PostgreSQL is reused by later scrapes. */
@@ -20,8 +21,6 @@ export type AttemptResult = 'delivered' | 'retry' | 'failed' | 'disabled';
 export class DeliveryMetrics {
   private readonly attempts: Counter<'result'>;
   private readonly duration: Histogram;
-  private backlog: { at: number; value: Promise<{ pending: number; oldestCreatedAt: Date | null }> } | null = null;
-  private lastBacklog = { pending: 0, oldestCreatedAt: null as Date | null };
 
   constructor(metrics: MetricsRegistry, deliveries: DeliveryRepository) {
     const registers = [metrics.registry];
@@ -38,18 +37,7 @@ export class DeliveryMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    const self = this;
-    const read = async () => {
-      if (!self.backlog || Date.now() - self.backlog.at > DB_CACHE_MS) {
-        self.backlog = { at: Date.now(), value: deliveries.pendingSummary() };
-      }
-      try {
-        self.lastBacklog = await self.backlog.value;
-      } catch {
-        self.backlog = null;
-      }
-      return self.lastBacklog;
-    };
+    const read = scrapeCache(() => deliveries.pendingSummary(), DB_CACHE_MS, { pending: 0, oldestCreatedAt: null as Date | null });
     new Gauge({
       name: 'zaphub_webhook_deliveries_pending',
       help: 'Webhook deliveries waiting for a (next) attempt, cluster-wide',

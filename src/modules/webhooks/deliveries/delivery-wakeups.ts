@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { RedisService } from '../../../infra/redis/redis.module';
 
@@ -47,14 +46,13 @@ export class DeliveryWakeups {
    */
   listen(wake: () => void): () => void {
     this.local = wake;
-    const subscriber: Redis = this.redis.createSubscriber();
-    subscriber.on('message', (_channel: string, from: string) => {
+    const subscription = this.redis.subscribe(this.channel, (from) => {
       if (from !== this.instance) wake();
     });
-    this.background.track('webhook delivery wake-up subscription', subscriber.subscribe(this.channel));
+    this.background.track('webhook delivery wake-up subscription', subscription.subscribed);
     return () => {
       this.local = null;
-      subscriber.disconnect();
+      subscription.close();
     };
   }
 }
