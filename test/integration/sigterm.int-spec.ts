@@ -158,8 +158,11 @@ describe('SIGTERM with a job in flight (compiled app as a process)', () => {
     await waitFor(async () => (await job.getState()) === 'completed', `job ${job.id} completed`);
     expect(proc.hasExited()).toBe(false);
     expect((await fetch(`http://127.0.0.1:${port}/health/live`)).status).toBe(200);
-    // One error line with the reason and its stack (pino JSON: the stack's newlines are escaped).
-    const logged = proc.output().split('\n').filter((line) => line.includes('Unhandled promise rejection'));
+    // One error line with the reason and its stack (pino JSON: the stack's newlines are escaped). The
+    // counter can be scraped before the log line has crossed the pipe: wait for the line, then count.
+    const rejectionLines = () => proc.output().split('\n').filter((line) => line.includes('Unhandled promise rejection'));
+    await waitFor(() => rejectionLines().length > 0, 'the rejection logged');
+    const logged = rejectionLines();
     expect(logged).toHaveLength(1);
     expect(logged[0]).toContain(`fixture rejection of job ${job.id}`);
     expect(logged[0]).toMatch(/"level":(50|"error")/);
