@@ -33,7 +33,7 @@ import { classifyDisconnect } from './classify-disconnect';
 import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
-import { normalizeChatId, normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeChatId, normalizeInboundMessage, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 import { toBaileysContent, toQuotedMessage } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
@@ -150,8 +150,10 @@ export class BaileysConnection implements EngineConnection {
     this.onEv('connection.update', (update) => this.onConnectionUpdate(update));
     this.onEv('creds.update', () => this.writer.request());
     this.onEv('messages.upsert', ({ messages, type }) => {
-      if (type !== 'notify') return;
       for (const msg of messages) {
+        const receipt = receiptOfOwnUpsert(msg);
+        if (receipt) this.emit(receipt);
+        if (type !== 'notify') continue;
         const message = normalizeInboundMessage(msg);
         if (message) this.emit({ type: 'message', message });
       }

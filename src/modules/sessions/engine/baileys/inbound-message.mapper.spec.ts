@@ -1,5 +1,5 @@
 import type { WAMessage } from '@whiskeysockets/baileys';
-import { normalizeChatId, normalizeInboundMessage, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeChatId, normalizeInboundMessage, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 
 const base = (message: object, key: object = {}): WAMessage =>
   ({
@@ -91,6 +91,24 @@ describe('normalizeInboundMessage', () => {
 describe('receiptStatusOf', () => {
   it('maps WhatsApp statuses', () => {
     expect([0, 1, 2, 3, 4, 5, undefined].map(receiptStatusOf)).toEqual([null, null, 'SENT', 'DELIVERED', 'READ', 'READ', null]);
+  });
+});
+
+describe('receiptOfOwnUpsert', () => {
+  const own = (status: number | undefined, fromMe = true) =>
+    ({ key: { id: 'ABC', remoteJid: '5511999998888:3@s.whatsapp.net', fromMe }, status, message: { conversation: 'x' } }) as WAMessage;
+
+  it('reads a delivery or read that Baileys folded into the upsert of a sent message', () => {
+    expect(receiptOfOwnUpsert(own(3))).toEqual({ type: 'receipt', waMessageId: 'ABC', chatId: '5511999998888@s.whatsapp.net', status: 'DELIVERED' });
+    expect(receiptOfOwnUpsert(own(4))?.status).toBe('READ');
+    expect(receiptOfOwnUpsert(own(5))?.status).toBe('READ');
+  });
+
+  it('ignores pending and server-acked sends and messages of others', () => {
+    expect(receiptOfOwnUpsert(own(1))).toBeNull();
+    expect(receiptOfOwnUpsert(own(2))).toBeNull();
+    expect(receiptOfOwnUpsert(own(undefined))).toBeNull();
+    expect(receiptOfOwnUpsert(own(4, false))).toBeNull();
   });
 });
 

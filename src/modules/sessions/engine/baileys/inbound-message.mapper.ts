@@ -9,7 +9,7 @@ import {
   type proto,
   type WAMessage,
 } from '@whiskeysockets/baileys';
-import type { InboundMessage } from '../whatsapp-engine.port';
+import type { EngineEvent, InboundMessage } from '../whatsapp-engine.port';
 
 type ContentKey = keyof proto.IMessage;
 
@@ -131,4 +131,19 @@ export function receiptStatusOf(status: number | null | undefined): 'SENT' | 'DE
     default:
       return null;
   }
+}
+
+type ReceiptEvent = Extract<EngineEvent, { type: 'receipt' }>;
+
+/**
+ * The receipt carried by an upsert of one of our own messages. Receipts that arrive while
+ * Baileys' event buffer is on (it is on while a send runs) are folded into the buffered
+ * upsert of the sent message (`status` set on it) instead of being emitted as
+ * messages.update: without this, such a delivery or read is lost.
+ */
+export function receiptOfOwnUpsert(msg: WAMessage): ReceiptEvent | null {
+  const { key } = msg;
+  const status = receiptStatusOf(msg.status);
+  if (!status || status === 'SENT' || !key.fromMe || !key.id || !key.remoteJid) return null;
+  return { type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status };
 }
