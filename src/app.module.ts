@@ -11,6 +11,7 @@ import { LifecycleModule } from './infra/lifecycle/lifecycle.module';
 import { LocksModule } from './infra/locks/locks.module';
 import { LoggingModule } from './infra/logging/logging.module';
 import { MetricsModule } from './infra/metrics/metrics.module';
+import { OutboundUrlModule } from './infra/outbound-url/outbound-url.module';
 import { PrismaModule } from './infra/prisma/prisma.module';
 import { QueuesModule } from './infra/queues/queues.module';
 import { RedisModule } from './infra/redis/redis.module';
@@ -41,6 +42,7 @@ export class AppModule {
         LocksModule,
         QueuesModule,
         MetricsModule,
+        OutboundUrlModule,
         HealthModule,
         QueuesAdminModule,
         ...extraModules,

@@ -175,6 +175,12 @@ export const baseConfigSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
   /** How often each worker looks for sendable messages of its sessions that no hint announced, and frees stale sends. */
   MESSAGE_RECONCILE_INTERVAL_MS: int(200, 600_000).default(5000),
+  /** Above this many pending messages a session logs a warning (once per crossing); nothing is refused. */
+  WARN_PENDING_PER_SESSION: int(1).default(500),
+  /** Largest media file sent (bytes): a base64 body or a URL download larger than this is refused. */
+  MEDIA_MAX_BYTES: int(1, 2 ** 31 - 1).default(16 * 1024 * 1024),
+  /** How long downloading a media URL may take before the attempt fails (and is retried). */
+  MEDIA_FETCH_TIMEOUT_MS: int(100, 600_000).default(30_000),
   HUMANIZE_ENABLED: bool.default(true),
   HUMANIZE_TYPING_MS_PER_CHAR: int(0).default(40),
   HUMANIZE_MIN_TYPING_MS: int(0).default(800),

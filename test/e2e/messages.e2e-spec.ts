@@ -178,7 +178,18 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
       [{ to: '5511970000601', type: 'reaction', reaction: { messageId: '0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11', emoji: '👍' } }, ['reaction.messageId']],
       [{ to: '5511970000601', type: 'text', text: 'x', location: { latitude: 1, longitude: 1 } }, ['location']],
       [{ to: '5511970000601', type: 'text', text: 'x', replyTo: '0b3c6f5e-8a52-4d7e-9b1f-2f6c1d0e9a11' }, ['replyTo']],
-      [{ to: '5511970000601', type: 'image', media: { url: 'https://example.com/a.jpg' } }, ['type']],
+      [{ to: '5511970000601', type: 'image' }, ['media']],
+      [{ to: '5511970000601', type: 'image', media: { url: 'ftp://example.com/a.jpg' } }, ['media.url']],
+      [{ to: '5511970000601', type: 'image', media: { url: 'https://example.com/a.jpg', data: 'AAAA' } }, ['media']],
+      [{ to: '5511970000601', type: 'image', media: { data: 'not base64!' } }, ['media.data']],
+      [{ to: '5511970000601', type: 'image', media: { data: 'data:image/png;base64,AAAA' } }, ['media.data']],
+      [{ to: '5511970000601', type: 'image', media: { data: 'AAAA' }, mimetype: 'application/pdf' }, ['mimetype']],
+      [{ to: '5511970000601', type: 'video', media: { data: 'AAAA' }, mimetype: 'image/png', filename: 'a.mp4' }, ['mimetype', 'filename']],
+      [{ to: '5511970000601', type: 'audio', media: { data: 'AAAA' }, text: 'a caption' }, ['text']],
+      [{ to: '5511970000601', type: 'sticker', media: { data: 'AAAA' }, mimetype: 'image/png' }, ['mimetype']],
+      [{ to: '5511970000601', type: 'document', media: { data: 'AAAA' }, mimetype: 'pdf' }, ['mimetype']],
+      [{ to: '5511970000601', type: 'document', media: { data: 'AAAA' }, ptt: true }, ['ptt']],
+      [{ to: '5511970000601', type: 'text', text: 'x', media: { data: 'AAAA' } }, ['media']],
     ];
     for (const [body, fields] of cases) {
       const res = await send('bad', body);

@@ -1,15 +1,19 @@
 import type { ErrorDetail } from '../../common/errors/domain-errors';
 import { phoneDigits, PHONE_RULE } from '../../common/validation/phone-number';
 import { CHAT_ID_RULE, toChatId } from './chat-id';
-import { MEDIA_TYPES, type MessageType } from './message-types';
+import { urlShapeProblem } from '../../infra/outbound-url/outbound-url-guard';
+import type { RequestedMedia } from './media/media-content';
+import { decodeBase64, defaultMimetype, mimetypeProblem } from './media/media-rules';
+import { isMediaType, MEDIA_TYPES, withArticle, type MediaType, type MessageType } from './message-types';
 import { MAX_TEXT_LENGTH, type SendMessageDto } from './messages.dto';
 
 /** The optional fields of a request, and the types each one belongs to. */
 const FIELD_TYPES: Record<string, readonly MessageType[]> = {
-  text: ['text', ...MEDIA_TYPES],
+  // A caption: stickers and audio have none.
+  text: ['text', 'image', 'video', 'document'],
   media: MEDIA_TYPES,
   mimetype: MEDIA_TYPES,
-  filename: MEDIA_TYPES,
+  filename: ['document'],
   ptt: ['audio'],
   location: ['location'],
   contact: ['contact'],
@@ -22,7 +26,13 @@ export type RequestedContent =
   | { type: 'text'; text: string }
   | { type: 'location'; latitude: number; longitude: number; name?: string; address?: string }
   | { type: 'contact'; name: string; phone: string }
-  | { type: 'reaction'; targetMessageId: string; emoji: string };
+  | { type: 'reaction'; targetMessageId: string; emoji: string }
+  | RequestedMedia;
+
+export interface MessageRequestLimits {
+  /** MEDIA_MAX_BYTES: the largest file a media message may carry. */
+  mediaMaxBytes: number;
+}
 
 export type CheckedRequest = { ok: true; chatId: string; content: RequestedContent } | { ok: false; errors: ErrorDetail[] };
 
@@ -31,16 +41,16 @@ export type CheckedRequest = { ok: true; chatId: string; content: RequestedConte
  * shape: which fields the type needs, which it does not take, and the ranges
  * of their values. Every problem is reported, each naming its field.
  */
-export function checkMessageRequest(body: SendMessageDto): CheckedRequest {
+export function checkMessageRequest(body: SendMessageDto, limits: MessageRequestLimits): CheckedRequest {
   const errors: ErrorDetail[] = [];
   const chatId = toChatId(body.to);
   if (!chatId) errors.push({ field: 'to', message: `to must be ${CHAT_ID_RULE}` });
   for (const [field, types] of Object.entries(FIELD_TYPES)) {
     if ((body as unknown as Record<string, unknown>)[field] !== undefined && !types.includes(body.type)) {
-      errors.push({ field, message: `${field} does not apply to a ${body.type} message` });
+      errors.push({ field, message: `${field} does not apply to ${withArticle(body.type)} message` });
     }
   }
-  const content = contentOf(body, errors);
+  const content = isMediaType(body.type) ? mediaOf(body, body.type, limits, errors) : contentOf(body, errors);
   return errors.length || !chatId || !content ? { ok: false, errors } : { ok: true, chatId, content };
 }
 
@@ -81,8 +91,49 @@ function contentOf(body: SendMessageDto, errors: ErrorDetail[]): RequestedConten
       return { type: 'reaction', targetMessageId: r.messageId, emoji: r.emoji };
     }
     default:
-      // Media needs the sandbox's media server to be tested end to end: it comes in the next step.
-      errors.push({ field: 'type', message: `${body.type} messages are not available yet in this version (text, location, contact and reaction are)` });
       return null;
   }
+}
+
+/**
+ * A media message: exactly one of `media.url` (its shape here; its host is
+ * checked against the SSRF guard by the service, which needs DNS) and
+ * `media.data` (base64 that decodes, at most MEDIA_MAX_BYTES); a mimetype
+ * the type can carry (WhatsApp's usual one when absent); `text` is the
+ * caption (stickers and audio have none).
+ */
+function mediaOf(body: SendMessageDto, type: MediaType, limits: MessageRequestLimits, errors: ErrorDetail[]): RequestedMedia | null {
+  const before = errors.length;
+  const { media } = body;
+  let source: RequestedMedia['source'] | null = null;
+  if (!media || (media.url === undefined && media.data === undefined)) {
+    errors.push({ field: 'media', message: `media {url} or {data} (base64) is required for ${withArticle(type)} message` });
+  } else if (media.url !== undefined && media.data !== undefined) {
+    errors.push({ field: 'media', message: 'media takes either url or data, not both' });
+  } else if (media.url !== undefined) {
+    const problem = urlShapeProblem(media.url);
+    if (problem) errors.push({ field: 'media.url', message: `media.url ${problem}` });
+    else source = { url: media.url };
+  } else if (media.data !== undefined) {
+    const decoded = decodeBase64(media.data);
+    if (!decoded.ok) errors.push({ field: 'media.data', message: `media.data ${decoded.reason}` });
+    else if (decoded.bytes.length > limits.mediaMaxBytes) {
+      errors.push({ field: 'media.data', message: `media.data is ${decoded.bytes.length} bytes: at most ${limits.mediaMaxBytes} (MEDIA_MAX_BYTES) are accepted` });
+    } else source = { data: decoded.bytes };
+  }
+  const mimetype = body.mimetype?.trim() || defaultMimetype(type, body.ptt === true);
+  const mimeProblem = mimetypeProblem(type, mimetype);
+  if (mimeProblem) errors.push({ field: 'mimetype', message: mimeProblem });
+  if (body.text !== undefined && body.text.length > MAX_TEXT_LENGTH) {
+    errors.push({ field: 'text', message: `text must be at most ${MAX_TEXT_LENGTH} characters (got ${body.text.length})` });
+  }
+  if (errors.length > before || !source) return null;
+  return {
+    type,
+    source,
+    mimetype,
+    ...(body.filename !== undefined ? { filename: body.filename } : {}),
+    ...(body.text !== undefined && body.text !== '' ? { caption: body.text } : {}),
+    ...(body.ptt !== undefined ? { ptt: body.ptt } : {}),
+  };
 }

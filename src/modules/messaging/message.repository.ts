@@ -3,6 +3,7 @@ import { Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../infra/prisma/transaction';
 import type { OutboundContent } from '../sessions/engine/whatsapp-engine.port';
+import { isStoredMedia, type StoredContent } from './media/media-content';
 import type { MessageDirection, MessageStatus } from './messages.dto';
 
 /** A Message row as the messaging module sees it (the API view adds the session's name). */
@@ -16,7 +17,7 @@ export interface MessageRecord {
   type: string;
   status: MessageStatus;
   text: string | null;
-  content: OutboundContent | null;
+  content: StoredContent | null;
   replyToId: string | null;
   attempts: number;
   error: string | null;
@@ -33,8 +34,19 @@ export interface NewOutboundMessage {
   chatId: string;
   type: string;
   text: string | null;
-  content: OutboundContent;
+  content: StoredContent;
   replyToId: string | null;
+  /** The file of a media message given as base64, stored with it. */
+  file?: MediaFile;
+}
+
+/** A media file as the Media table keeps it. */
+export interface MediaFile {
+  mimetype: string;
+  filename: string | null;
+  size: number;
+  sha256: string;
+  data: Buffer;
 }
 
 export interface MessageFilter {
@@ -66,6 +78,7 @@ export class MessageRepository {
         content: message.content as unknown as Prisma.InputJsonValue,
         replyToId: message.replyToId,
         queueItem: { create: { sessionId: message.sessionId, chatId: message.chatId } },
+        ...(message.file ? { media: { create: { ...message.file, data: new Uint8Array(message.file.data) } } } : {}),
       },
       include: WITH_SESSION,
     });
@@ -126,10 +139,21 @@ export class MessageRepository {
     return rows.map(toRecord);
   }
 
-  /** What was sent with a WhatsApp id (a recipient asking for a retry of a message it could not decrypt). */
+  /** The stored file of a media message, or null. */
+  async mediaFileOf(messageId: string): Promise<MediaFile | null> {
+    const row = await this.prisma.media.findUnique({ where: { messageId } });
+    return row ? { mimetype: row.mimetype, filename: row.filename, size: row.size, sha256: row.sha256, data: Buffer.from(row.data) } : null;
+  }
+
+  /**
+   * What was sent with a WhatsApp id (a recipient asking for a retry of a
+   * message it could not decrypt). Media is not re-sent this way: its file
+   * would have to be uploaded again; the recipient's retry goes unanswered.
+   */
   async contentOf(sessionId: string, waMessageId: string): Promise<OutboundContent | undefined> {
     const row = await this.prisma.message.findUnique({ where: { sessionId_waMessageId: { sessionId, waMessageId } }, select: { content: true, direction: true } });
-    return row?.direction === 'OUTBOUND' ? ((row.content as unknown as OutboundContent | null) ?? undefined) : undefined;
+    const content = row?.direction === 'OUTBOUND' ? (row.content as unknown as StoredContent | null) : null;
+    return content && !isStoredMedia(content) ? content : undefined;
   }
 }
 
@@ -144,7 +168,7 @@ export function toRecord(row: Row): MessageRecord {
     type: row.type,
     status: row.status,
     text: row.text,
-    content: (row.content as unknown as OutboundContent | null) ?? null,
+    content: (row.content as unknown as StoredContent | null) ?? null,
     replyToId: row.replyToId,
     attempts: row.attempts,
     error: row.error,

@@ -1,13 +1,15 @@
-import { randomUUID } from 'node:crypto';
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config';
+import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../infra/outbound-url/outbound-url-guard';
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from '../../common/errors/domain-errors';
 import { afterCommit, TransactionRunner } from '../../infra/prisma/transaction';
-import type { OutboundContent } from '../sessions/engine/whatsapp-engine.port';
 import { SessionHooks } from '../sessions/session-hooks';
 import { SessionsService } from '../sessions/sessions.service';
 import { toChatId } from './chat-id';
 import { checkMessageRequest, type RequestedContent } from './message-request';
-import { MessageRepository } from './message.repository';
+import { toStoredMedia, type StoredContent } from './media/media-content';
+import { MessageRepository, type MediaFile } from './message.repository';
 import { MessagingMetrics } from './messaging-metrics';
 import { inViewOrder, toMessageView } from './message.view';
 import type { MessagePageView, MessagesQueryDto, MessageView, SendMessageDto } from './messages.dto';
@@ -31,6 +33,8 @@ class KeyTaken extends Error {}
 @Injectable()
 export class MessagesService implements OnModuleInit {
   constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(OUTBOUND_URL_GUARD) private readonly guard: OutboundUrlGuard,
     private readonly sessions: SessionsService,
     private readonly hooks: SessionHooks,
     private readonly messages: MessageRepository,
@@ -52,7 +56,7 @@ export class MessagesService implements OnModuleInit {
   }
 
   async send(sessionName: string, body: SendMessageDto, idempotencyKey?: string): Promise<MessageView> {
-    const checked = checkMessageRequest(body);
+    const checked = checkMessageRequest(body, { mediaMaxBytes: this.config.MEDIA_MAX_BYTES });
     if (!checked.ok) throw new ValidationError('Invalid message', checked.errors);
     const sessionId = await this.sessions.idOf(sessionName);
     const hash = idempotencyKey === undefined ? null : requestHash(body);
@@ -61,7 +65,7 @@ export class MessagesService implements OnModuleInit {
       const replay = await this.replay(sessionId, idempotencyKey, hash);
       if (replay) return replay;
     }
-    const content = await this.resolve(sessionId, checked.chatId, checked.content);
+    const { content, file } = await this.resolve(sessionId, checked.chatId, checked.content);
     if (body.replyTo !== undefined) await this.requireInSession(sessionId, body.replyTo, 'replyTo');
     const id = randomUUID();
     try {
@@ -73,9 +77,10 @@ export class MessagesService implements OnModuleInit {
           sessionId,
           chatId: checked.chatId,
           type: body.type,
-          text: content.type === 'text' ? content.text : null,
+          text: content.type === 'text' ? content.text : 'caption' in content ? (content.caption ?? null) : null,
           content,
           replyToId: body.replyTo ?? null,
+          ...(file ? { file } : {}),
         });
         const view = toMessageView(created);
         if (idempotencyKey !== undefined && hash !== null) {
@@ -149,9 +154,22 @@ export class MessagesService implements OnModuleInit {
     return inViewOrder(stored.response as MessageView);
   }
 
-  /** The content to send: a reaction's target becomes its WhatsApp id. */
-  private async resolve(sessionId: string, chatId: string, content: RequestedContent): Promise<OutboundContent> {
-    if (content.type !== 'reaction') return content;
+  /**
+   * The content to store: a reaction's target becomes its WhatsApp id; a
+   * media URL must pass the SSRF guard now (400 when refused, 503 when DNS
+   * does not answer), and base64 bytes go to the Media table.
+   */
+  private async resolve(sessionId: string, chatId: string, content: RequestedContent): Promise<{ content: StoredContent; file?: MediaFile }> {
+    if ('source' in content) {
+      if ('url' in content.source) {
+        await this.guard.assertAllowed(content.source.url, 'media.url');
+        return { content: toStoredMedia(content) };
+      }
+      const data = content.source.data;
+      const file = { mimetype: content.mimetype, filename: content.filename ?? null, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), data };
+      return { content: toStoredMedia(content), file };
+    }
+    if (content.type !== 'reaction') return { content };
     const target = await this.requireInSession(sessionId, content.targetMessageId, 'reaction.messageId');
     if (target.chatId !== chatId) {
       throw new ValidationError('Invalid message', [{ field: 'reaction.messageId', message: `the message reacted to is in another chat (${target.chatId}): send the reaction to that chat` }]);
@@ -160,7 +178,7 @@ export class MessagesService implements OnModuleInit {
     // An outbound message's WhatsApp id is known before it is sent (derived from its id).
     const targetWaMessageId = target.waMessageId ?? (fromMe ? waMessageIdFor(target.id) : null);
     if (!targetWaMessageId) throw new ValidationError('Invalid message', [{ field: 'reaction.messageId', message: 'the message reacted to has no WhatsApp id' }]);
-    return { type: 'reaction', targetWaMessageId, targetFromMe: fromMe, emoji: content.emoji };
+    return { content: { type: 'reaction', targetWaMessageId, targetFromMe: fromMe, emoji: content.emoji } };
   }
 
   private async requireInSession(sessionId: string, id: string, field: string) {

@@ -2,6 +2,8 @@ import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../../config';
 import { FlowsController } from './flows/flows.controller';
 import { FlowTracker } from './flows/flow-tracker';
+import { MediaFetcher } from './media/media-fetcher';
+import { OutboundMedia } from './media/outbound-media';
 import { MessageRepository } from './message.repository';
 import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
@@ -14,7 +16,7 @@ import { SendRateLimiter } from './outbox/send-rate-limiter';
 
 /** Worker-only providers: the drains that send, and what starts them. */
 function workerProviders(): Provider[] {
-  return [SendRateLimiter, ChatDrains, OutboxKicks];
+  return [SendRateLimiter, MediaFetcher, OutboundMedia, ChatDrains, OutboxKicks];
 }
 
 /**

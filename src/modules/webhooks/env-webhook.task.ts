@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { LifecycleService } from '../../infra/lifecycle/lifecycle.service';
-import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from './outbound-url/outbound-url-guard';
+import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../infra/outbound-url/outbound-url-guard';
 import { normalizeEvents, unknownEvents, WEBHOOK_EVENT_TYPES } from './webhook-events';
 import { WebhookMetrics } from './webhook-metrics';
 import { WEBHOOK_SECRET_CIPHER, WebhookSecretDecryptError, type WebhookSecretCipher } from './webhook-secret-cipher';

@@ -5,7 +5,7 @@ import type { DbTransaction } from '../../infra/prisma/transaction';
 import type { InlineWebhooks } from '../sessions/ports/inline-webhooks.port';
 import { SessionHooks } from '../sessions/session-hooks';
 import type { WebhookInput } from '../sessions/session.types';
-import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from './outbound-url/outbound-url-guard';
+import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../infra/outbound-url/outbound-url-guard';
 import { normalizeEvents, unknownEvents } from './webhook-events';
 import { WebhookMetrics } from './webhook-metrics';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from './webhook-secret-cipher';

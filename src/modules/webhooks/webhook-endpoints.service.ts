@@ -5,7 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../../config';
 import { SessionsService } from '../sessions/sessions.service';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import type { DeliveryView } from './deliveries/deliveries.dto';
-import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from './outbound-url/outbound-url-guard';
+import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../infra/outbound-url/outbound-url-guard';
 import { normalizeEvents } from './webhook-events';
 import { WebhookMetrics } from './webhook-metrics';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from './webhook-secret-cipher';

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, IsUUID, Matches, MaxLength, registerDecorator, type ValidationArguments } from 'class-validator';
 import { Optional } from '../../common/validation/decorators';
 import { SESSION_NAME_PATTERN } from '../sessions/sessions.dto';
-import { OUTBOUND_URL_MAX_LENGTH, urlShapeProblem } from './outbound-url/outbound-url-guard';
+import { OUTBOUND_URL_MAX_LENGTH, urlShapeProblem } from '../../infra/outbound-url/outbound-url-guard';
 import { ALL_EVENTS, WEBHOOK_EVENT_FILTER_VALUES, WEBHOOK_EVENT_TYPES } from './webhook-events';
 import { isWebhookSecret, WEBHOOK_SECRET_RULE } from './webhook-secret';
 

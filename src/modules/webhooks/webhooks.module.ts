@@ -14,7 +14,6 @@ import { DeliveryRepository } from './deliveries/delivery.repository';
 import { WebhookDeliveryProcessor } from './deliveries/webhook-delivery.processor';
 import { EnvWebhookTask } from './env-webhook.task';
 import { InlineWebhooksService } from './inline-webhooks.service';
-import { OUTBOUND_URL_GUARD, OutboundUrlGuard } from './outbound-url/outbound-url-guard';
 import { SessionEventsController } from './session-events.controller';
 import { GlobalWebhooksController, SessionWebhooksController } from './webhook-endpoints.controller';
 import { WebhookEndpointsService } from './webhook-endpoints.service';
@@ -32,11 +31,10 @@ function workerProviders(): Provider[] {
  * Webhooks and the event log's readers: the catch-up route over the event log
  * (`GET /api/sessions/:name/events`), webhook endpoints (per session and
  * global, the one from WEBHOOK_URL kept in line at boot), their secrets
- * (encrypted with the auth-state key when set), the SSRF guard every outbound
- * URL goes through, and deliveries: every appended event fans out to
- * delivery rows in its own transaction (every role), workers make the signed
- * attempts and keep the retry schedule on the rows. Exports the guard
- * (OUTBOUND_URL_GUARD) for other outbound fetches (media URLs).
+ * (encrypted with the auth-state key when set), and deliveries: every
+ * appended event fans out to delivery rows in its own transaction (every
+ * role), workers make the signed attempts (through the infra SSRF guard) and
+ * keep the retry schedule on the rows.
  */
 @Module({})
 export class WebhooksModule {
@@ -58,18 +56,12 @@ export class WebhooksModule {
         DeliveryMetrics,
         DeliveriesService,
         {
-          provide: OUTBOUND_URL_GUARD,
-          inject: [APP_CONFIG],
-          useFactory: (c: AppConfig) => new OutboundUrlGuard({ allowPrivate: c.WEBHOOK_ALLOW_PRIVATE }),
-        },
-        {
           provide: WEBHOOK_SECRET_CIPHER,
           inject: [APP_CONFIG],
           useFactory: (c: AppConfig) => WebhookSecretCipher.fromConfig(c.AUTH_STATE_KEY, c.AUTH_STATE_KEY_PREVIOUS),
         },
         ...(config.APP_ROLE !== 'api' ? workerProviders() : []),
       ],
-      exports: [OUTBOUND_URL_GUARD],
     };
   }
 }

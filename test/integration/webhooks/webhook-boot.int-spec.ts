@@ -4,7 +4,7 @@ import { LifecycleService } from '../../../src/infra/lifecycle/lifecycle.service
 import { MetricsRegistry } from '../../../src/infra/metrics/metrics.registry';
 import { PrismaService } from '../../../src/infra/prisma/prisma.service';
 import { ENV_MANAGED, ENV_WEBHOOK_TASK, EnvWebhookConfigError, EnvWebhookTask } from '../../../src/modules/webhooks/env-webhook.task';
-import { OutboundUrlGuard } from '../../../src/modules/webhooks/outbound-url/outbound-url-guard';
+import { OutboundUrlGuard } from '../../../src/infra/outbound-url/outbound-url-guard';
 import { WebhookMetrics } from '../../../src/modules/webhooks/webhook-metrics';
 import { WebhookSecretCipher } from '../../../src/modules/webhooks/webhook-secret-cipher';
 import { WEBHOOK_SECRET_SEAL_TASK, WebhookSecretSealTask } from '../../../src/modules/webhooks/webhook-secret-seal.task';

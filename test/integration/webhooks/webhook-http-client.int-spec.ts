@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { LookupAddress } from 'node:dns';
 import type { AddressInfo, Socket } from 'node:net';
 import { RESPONSE_BODY_LIMIT, WebhookHttpClient, type WebhookResponse } from '../../../src/modules/webhooks/deliveries/webhook-http-client';
-import { ADDRESS_REFUSED_CODE, OutboundUrlGuard, type LookupAll } from '../../../src/modules/webhooks/outbound-url/outbound-url-guard';
+import { ADDRESS_REFUSED_CODE, OutboundUrlGuard, type LookupAll } from '../../../src/infra/outbound-url/outbound-url-guard';
 import { waitFor } from '../../helpers/test-env';
 
 interface Received {

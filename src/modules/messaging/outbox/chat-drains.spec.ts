@@ -19,6 +19,7 @@ import { waMessageIdFor } from '../wa-message-id';
 import { ChatDrains } from './chat-drains';
 import type { ClaimedItem, HeadClaim, OutboxRepository } from './outbox.repository';
 import type { SendRateLimiter } from './send-rate-limiter';
+import type { OutboundMedia } from '../media/outbound-media';
 
 /**
  * ChatDrains against an in-memory outbox and a WhatsApp channel whose sends
@@ -242,6 +243,7 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     metrics as unknown as MessagingMetrics,
     limiter as unknown as SendRateLimiter,
     flows,
+    { contentToSend: async (m: { content: unknown }) => m.content } as unknown as OutboundMedia,
   );
   return {
     drains,

@@ -4,7 +4,7 @@ import { EventLog } from '../../../infra/events/event-log';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { afterCommit, TransactionRunner } from '../../../infra/prisma/transaction';
 import { withTimeout } from '../../../infra/redis/redis.module';
-import type { OutboundContent, QuotedMessage } from '../../sessions/engine/whatsapp-engine.port';
+import type { QuotedMessage } from '../../sessions/engine/whatsapp-engine.port';
 import { SessionChannels, SessionNotReadyError, type SessionChannel } from '../../sessions/session-channels';
 import type { HumanizeConfig } from '../../sessions/session.types';
 import { SessionsService } from '../../sessions/sessions.service';
@@ -15,6 +15,8 @@ import { waMessageIdFor } from '../wa-message-id';
 import { OutboxRepository, type ClaimedItem } from './outbox.repository';
 import { SendRateLimiter } from './send-rate-limiter';
 import { FlowTracker } from '../flows/flow-tracker';
+import { MediaFetchError } from '../media/media-fetcher';
+import { OutboundMedia } from '../media/outbound-media';
 
 /** A send that has not answered by then counts as failed (it is retried with the same WhatsApp id). */
 const SEND_TIMEOUT_MS = 30_000;
@@ -69,6 +71,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
     private readonly metrics: MessagingMetrics,
     private readonly limiter: SendRateLimiter,
     private readonly flows: FlowTracker,
+    private readonly media: OutboundMedia,
   ) {
     this.concurrency = config.QUEUE_MESSAGE_SEND_CONCURRENCY;
     this.maxAttempts = config.QUEUE_MESSAGE_SEND_ATTEMPTS;
@@ -204,8 +207,9 @@ export class ChatDrains implements BeforeApplicationShutdown {
     try {
       if (humanize?.enabled) await this.typeLikeAPerson(channel, message, humanize);
       const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
+      const content = await this.media.contentToSend(message);
       ({ waMessageId } = await withTimeout(
-        this.flows.track(channel.send(message.chatId, message.content as OutboundContent, { waMessageId: waMessageIdFor(message.id), quoted })),
+        this.flows.track(channel.send(message.chatId, content, { waMessageId: waMessageIdFor(message.id), quoted })),
         SEND_TIMEOUT_MS,
         `send timed out after ${SEND_TIMEOUT_MS} ms`,
       ));
@@ -233,7 +237,8 @@ export class ChatDrains implements BeforeApplicationShutdown {
       return false;
     }
     const reason = error instanceof Error ? error.message : String(error);
-    const attempts = item.attempts + 1;
+    // A file that cannot be had (refused, 4xx, too large) will not be had on a retry either.
+    const attempts = error instanceof MediaFetchError && error.permanent ? this.maxAttempts : item.attempts + 1;
     if (attempts >= this.maxAttempts) {
       await this.transactions.run(async (tx) => {
         const failed = await this.outbox.markFailed(tx, item, owner, reason);

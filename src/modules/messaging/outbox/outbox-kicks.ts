@@ -5,6 +5,7 @@ import { BackgroundFailures } from '../../../infra/metrics/background-failures';
 import { SessionChannels } from '../../sessions/session-channels';
 import { SessionHooks } from '../../sessions/session-hooks';
 import { MessageRepository } from '../message.repository';
+import { BacklogWarnings } from './backlog-warnings';
 import { ChatDrains } from './chat-drains';
 import { OutboxHints } from './outbox-hints';
 import { OutboxRepository } from './outbox.repository';
@@ -20,7 +21,8 @@ const STALE_LOCK_MS = 120_000;
  * (their pending chats), and a timer every MESSAGE_RECONCILE_INTERVAL_MS for
  * whatever a hint missed (Redis down at accept time, a retry timer lost with
  * a restart). The timer also gives stale PROCESSING rows back (their worker
- * died mid-send), one replica at a time (Redis lock). Registers messaging's
+ * died mid-send) and warns of sessions whose backlog crossed
+ * WARN_PENDING_PER_SESSION, one replica at a time (Redis lock). Registers messaging's
  * SentMessageStore with the sessions runtime.
  */
 @Injectable()
@@ -28,6 +30,7 @@ export class OutboxKicks implements OnApplicationBootstrap, BeforeApplicationShu
   private unlisten: (() => void) | null = null;
   private unhook: (() => void) | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private readonly backlog: BacklogWarnings;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,7 +42,9 @@ export class OutboxKicks implements OnApplicationBootstrap, BeforeApplicationShu
     private readonly hooks: SessionHooks,
     private readonly locks: RedisLockService,
     private readonly background: BackgroundFailures,
-  ) {}
+  ) {
+    this.backlog = new BacklogWarnings(config.WARN_PENDING_PER_SESSION);
+  }
 
   onApplicationBootstrap(): void {
     this.hooks.setSentMessageStore({ contentOf: (sessionId, waMessageId) => this.messages.contentOf(sessionId, waMessageId) });
@@ -55,9 +60,15 @@ export class OutboxKicks implements OnApplicationBootstrap, BeforeApplicationShu
     if (this.timer) clearInterval(this.timer);
   }
 
-  /** One pass: stale locks back to PENDING (cluster-wide, under a lock), then this worker's pending chats. */
+  /**
+   * One pass: stale locks back to PENDING and the backlog warnings
+   * (cluster-wide, under a lock), then this worker's pending chats.
+   */
   async tick(): Promise<void> {
-    await this.locks.runExclusive('outbox-stale-locks', 30_000, () => this.outbox.resetStale(new Date(Date.now() - STALE_LOCK_MS), BATCH));
+    await this.locks.runExclusive('outbox-stale-locks', 30_000, async () => {
+      await this.outbox.resetStale(new Date(Date.now() - STALE_LOCK_MS), BATCH);
+      this.backlog.update(await this.outbox.crowdedSessions(this.config.WARN_PENDING_PER_SESSION));
+    });
     await this.kick(this.channels.workingHere());
   }
 

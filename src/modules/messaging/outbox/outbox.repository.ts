@@ -108,6 +108,16 @@ export class OutboxRepository {
       LIMIT ${limit}`;
   }
 
+  /** Sessions with more than `threshold` messages still to send, with that number. */
+  async crowdedSessions(threshold: number): Promise<Array<{ sessionId: string; name: string; pending: number }>> {
+    const rows = await this.prisma.$queryRaw<Array<{ sessionId: string; name: string; pending: bigint }>>`
+      SELECT q."sessionId"::text AS "sessionId", s."name", q."pending" FROM (
+        SELECT "sessionId", count(*) AS "pending" FROM "MessageQueueItem"
+        WHERE "status" IN ('PENDING', 'PROCESSING') GROUP BY "sessionId" HAVING count(*) > ${threshold}
+      ) q JOIN "Session" s ON s."id" = q."sessionId"`;
+    return rows.map((r) => ({ sessionId: r.sessionId, name: r.name, pending: Number(r.pending) }));
+  }
+
   /** PROCESSING rows locked before `lockedBefore` (their worker died or hung): back to PENDING. */
   async resetStale(lockedBefore: Date, limit: number): Promise<number> {
     return this.prisma.$transaction(async (tx) => {

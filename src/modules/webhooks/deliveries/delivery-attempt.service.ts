@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { LRUCache } from 'lru-cache';
 import { EventLog, type EventEnvelope } from '../../../infra/events/event-log';
-import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../outbound-url/outbound-url-guard';
+import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../../infra/outbound-url/outbound-url-guard';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from '../webhook-secret-cipher';
 import { webhookSecretKey } from '../webhook-secret';
 import { WebhookMetrics } from '../webhook-metrics';

@@ -1,5 +1,5 @@
 import type { LookupAddress } from 'node:dns';
-import { ServiceUnavailableError, ValidationError } from '../../../common/errors/domain-errors';
+import { ServiceUnavailableError, ValidationError } from '../../common/errors/domain-errors';
 import { ADDRESS_REFUSED_CODE, OutboundUrlGuard, urlShapeProblem, type LookupAll } from './outbound-url-guard';
 
 type Answer = LookupAddress[] | { code: string } | 'hang';

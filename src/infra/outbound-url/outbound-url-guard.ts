@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
-import { ServiceUnavailableError, ValidationError } from '../../../common/errors/domain-errors';
+import { ServiceUnavailableError, ValidationError } from '../../common/errors/domain-errors';
 import { refusedAddressReason } from './address-policy';
 
 /** Longest URL accepted (webhook endpoints, and what else ZapHub fetches). */
