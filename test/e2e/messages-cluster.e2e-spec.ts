@@ -19,9 +19,13 @@ describe('messages across replicas: an api replica accepts, the owner of the ses
   const workers: TestApp[] = [];
   const common = { STATUS_DEBOUNCE_MS: '0', HUMANIZE_ENABLED: 'false', SESSION_RECONCILE_INTERVAL_MS: '500', SESSION_LEASE_TTL_MS: '2000', MESSAGE_RECONCILE_INTERVAL_MS: '1000' };
   const key = <R extends { set(name: string, value: string): R }>(r: R) => r.set('X-Api-Key', api.apiKey);
-  /** Waits until `n` messages of the session are SENT (a contact can see one before its row says so). */
+  /** Waits until `n` messages of the session are sent (a contact can see one before its row says so; receipts move them on to DELIVERED and READ). */
   const allSent = (n: number) =>
-    waitFor(async () => ((await key(api.http.get('/api/sessions/cluster/messages?status=SENT&limit=1000'))).body.items as unknown[]).length >= n, `${n} messages SENT`, 30000);
+    waitFor(
+      async () => ((await key(api.http.get('/api/sessions/cluster/messages?direction=outbound&limit=1000'))).body.items as Array<{ sentAt: string | null }>).filter((m) => m.sentAt).length >= n,
+      `${n} messages sent`,
+      30000,
+    );
   const inbox = async (phone: string) => (await key(api.http.get(`/api/sandbox/contacts/${phone}/messages`))).body as Array<{ text: string; copies: number }>;
 
   /** Counts, per worker, the messages its drains recorded as sent (the app's own repository, wrapped). */

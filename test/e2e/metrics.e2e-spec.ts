@@ -99,7 +99,8 @@ describe('GET /metrics', () => {
   it('exports the messaging families of the contract', () => {
     for (const status of ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']) expect(value('zaphub_message_queue_items', { status })).toBe('0');
     expect(value('zaphub_message_queue_oldest_pending_age_seconds')).toBe('0');
-    for (const status of ['QUEUED', 'SENT', 'FAILED', 'CANCELED']) expect(value('zaphub_messages_total', { direction: 'outbound', status })).toBe('0');
+    for (const status of ['QUEUED', 'SENT', 'DELIVERED', 'READ', 'FAILED', 'CANCELED']) expect(value('zaphub_messages_total', { direction: 'outbound', status })).toBe('0');
+    expect(value('zaphub_messages_total', { direction: 'inbound', status: 'RECEIVED' })).toBe('0');
     expect(text).toMatch(/^# TYPE zaphub_message_send_duration_seconds histogram$/m);
     for (const name of ['zaphub_flows_active', 'zaphub_flows_oldest_age_seconds', 'zaphub_flows_expired_total', 'zaphub_pending_promises']) expect(value(name)).toBe('0');
   });

@@ -11,7 +11,8 @@ const QUEUE_ITEM_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as 
 /**
  * Messaging metrics. `zaphub_messages_total{direction,status}` counts the
  * statuses messages reach in this process (sum over replicas; outbound:
- * QUEUED when accepted, SENT, FAILED, CANCELED); the send duration is from
+ * QUEUED when accepted, SENT, DELIVERED, READ, FAILED, CANCELED; inbound:
+ * RECEIVED); the send duration is from
  * acceptance to sent. The outbox gauges are cluster-wide from PostgreSQL,
  * read at most every 5 s (aggregate with max()); a failed read keeps the
  * last values.
@@ -25,11 +26,12 @@ export class MessagingMetrics {
     const registers = [metrics.registry];
     this.messages = new Counter({
       name: 'zaphub_messages_total',
-      help: 'Messages reaching a status in this process, by direction (outbound: QUEUED when accepted, SENT, FAILED, CANCELED)',
+      help: 'Messages reaching a status in this process, by direction (outbound: QUEUED when accepted, SENT, DELIVERED, READ, FAILED, CANCELED; inbound: RECEIVED)',
       labelNames: ['direction', 'status'],
       registers,
     });
-    for (const status of ['QUEUED', 'SENT', 'FAILED', 'CANCELED']) this.messages.inc({ direction: 'outbound', status }, 0);
+    for (const status of ['QUEUED', 'SENT', 'DELIVERED', 'READ', 'FAILED', 'CANCELED']) this.messages.inc({ direction: 'outbound', status }, 0);
+    this.messages.inc({ direction: 'inbound', status: 'RECEIVED' }, 0);
     this.sendDuration = new Histogram({
       name: 'zaphub_message_send_duration_seconds',
       help: 'From a message accepted to sent (queueing, retries and the send itself)',
@@ -58,8 +60,12 @@ export class MessagingMetrics {
     });
   }
 
-  outbound(status: 'QUEUED' | 'SENT' | 'FAILED' | 'CANCELED', count = 1): void {
+  outbound(status: 'QUEUED' | 'SENT' | 'DELIVERED' | 'READ' | 'FAILED' | 'CANCELED', count = 1): void {
     if (count > 0) this.messages.inc({ direction: 'outbound', status }, count);
+  }
+
+  inbound(): void {
+    this.messages.inc({ direction: 'inbound', status: 'RECEIVED' });
   }
 
   sent(acceptedAt: Date, sentAt: Date): void {

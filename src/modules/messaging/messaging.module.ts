@@ -2,6 +2,8 @@ import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import type { AppConfig } from '../../config';
 import { FlowsController } from './flows/flows.controller';
 import { FlowTracker } from './flows/flow-tracker';
+import { InboundRecorder } from './inbound/inbound-recorder';
+import { InboundRepository } from './inbound/inbound.repository';
 import { MediaFetcher } from './media/media-fetcher';
 import { OutboundMedia } from './media/outbound-media';
 import { MessageRepository } from './message.repository';
@@ -14,9 +16,9 @@ import { OutboxKicks } from './outbox/outbox-kicks';
 import { OutboxRepository } from './outbox/outbox.repository';
 import { SendRateLimiter } from './outbox/send-rate-limiter';
 
-/** Worker-only providers: the drains that send, and what starts them. */
+/** Worker-only providers: the drains that send, what starts them, and the recorder of what sessions receive (sessions run on workers). */
 function workerProviders(): Provider[] {
-  return [SendRateLimiter, MediaFetcher, OutboundMedia, ChatDrains, OutboxKicks];
+  return [SendRateLimiter, MediaFetcher, OutboundMedia, ChatDrains, OutboxKicks, InboundRepository, InboundRecorder];
 }
 
 /**

@@ -91,6 +91,11 @@ export class SessionsService {
     await this.sessions.incrementStat(sessionId, outcome, 1, tx);
   }
 
+  /** Counts a received message in the session's stats, inside the caller's transaction. */
+  async countReceived(tx: DbTransaction, sessionId: string): Promise<void> {
+    await this.sessions.incrementStat(sessionId, 'received', 1, tx);
+  }
+
   /**
    * Holds a visible session (FOR SHARE) until the caller's transaction ends,
    * so what it writes for the session commits before a DELETE of it or not at

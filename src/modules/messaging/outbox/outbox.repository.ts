@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
 import { toRecord, type MessageRecord } from '../message.repository';
+import { waMessageIdFor } from '../wa-message-id';
 
 const WITH_SESSION = { session: { select: { name: true } } } as const;
 
@@ -47,7 +48,8 @@ export class OutboxRepository {
       if (head.status === 'PROCESSING') return { kind: 'busy' } as const;
       if (head.availableAt.getTime() > now.getTime()) return { kind: 'later', at: head.availableAt } as const;
       await tx.messageQueueItem.update({ where: { id: head.id }, data: { status: 'PROCESSING', lockedBy: owner, lockedAt: now } });
-      const message = await tx.message.update({ where: { id: head.messageId }, data: { status: 'SENDING' }, include: WITH_SESSION });
+      // The WhatsApp id goes on with SENDING: a receipt can reach ZapHub before the send's own commit does.
+      const message = await tx.message.update({ where: { id: head.messageId }, data: { status: 'SENDING', waMessageId: waMessageIdFor(head.messageId) }, include: WITH_SESSION });
       return { kind: 'claimed', item: { id: head.id, messageId: head.messageId, attempts: head.attempts }, message: toRecord(message) } as const;
     });
   }
@@ -60,12 +62,12 @@ export class OutboxRepository {
   async markSent(tx: DbTransaction, item: ClaimedItem, owner: string, sent: { waMessageId: string; at: Date }): Promise<MessageRecord> {
     const db = dbClient(this.prisma, tx);
     await db.messageQueueItem.deleteMany({ where: { id: item.id, lockedBy: owner } });
-    const message = await db.message.update({
-      where: { id: item.messageId },
-      data: { status: 'SENT', waMessageId: sent.waMessageId, sentAt: sent.at, attempts: { increment: 1 }, error: null },
-      include: WITH_SESSION,
-    });
-    return toRecord(message);
+    // A receipt recorded while the send was finishing already moved it on: SENT must not move it back.
+    await db.$executeRaw`
+      UPDATE "Message" SET "status" = CASE WHEN "status" IN ('DELIVERED', 'READ') THEN "status" ELSE 'SENT'::"MessageStatus" END,
+        "waMessageId" = ${sent.waMessageId}, "sentAt" = ${sent.at}, "attempts" = "attempts" + 1, "error" = NULL, "updatedAt" = ${new Date()}
+      WHERE "id" = ${item.messageId}::uuid`;
+    return toRecord(await db.message.findUniqueOrThrow({ where: { id: item.messageId }, include: WITH_SESSION }));
   }
 
   /** A failed attempt with attempts left: back to PENDING, not before `availableAt`. */
