@@ -89,6 +89,8 @@ describe('inbound messages (sandbox, real Baileys, PostgreSQL)', () => {
       type: 'text',
       text: 'said twice',
       timestamp: new Date(),
+      quotedWaMessageId: null,
+      reactionTo: null,
       raw: {},
     };
     // WhatsApp delivers again what was not acknowledged (after a crash of the previous owner).

@@ -51,7 +51,13 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
         sessionId: session.id,
         sessionName: session.name,
         type: 'message.received',
-        data: { ...toMessageView(recorded), from, pushName: message.pushName },
+        data: {
+          ...toMessageView(recorded),
+          from,
+          pushName: message.pushName,
+          ...(message.quotedWaMessageId ? { quotedWaMessageId: message.quotedWaMessageId } : {}),
+          ...(message.reactionTo ? { reaction: { waMessageId: message.reactionTo, emoji: message.text ?? '' } } : {}),
+        },
       });
       afterCommit(tx, () => this.metrics.inbound());
     });
@@ -96,6 +102,8 @@ function toRow(session: SessionRef, message: InboundMessage, direction: 'INBOUND
       pushName: message.pushName,
       chatJid: message.chatId,
       timestamp: message.timestamp.toISOString(),
+      ...(message.quotedWaMessageId ? { quotedWaMessageId: message.quotedWaMessageId } : {}),
+      ...(message.reactionTo ? { reactionTo: message.reactionTo } : {}),
       ...(direction === 'OUTBOUND' ? { fromPhone: true } : {}),
       ...(isMediaType(message.type) ? { raw: message.raw } : {}),
     },

@@ -46,6 +46,10 @@ export interface InboundMessage {
   type: 'text' | 'image' | 'video' | 'audio' | 'document' | 'sticker' | 'location' | 'contact' | 'reaction' | 'other';
   text: string | null;
   timestamp: Date;
+  /** The WhatsApp id of the message this one replies to (quotes), or null. */
+  quotedWaMessageId: string | null;
+  /** A reaction: the WhatsApp id of the message reacted to (the emoji is `text`; empty removes it). */
+  reactionTo: string | null;
   /** Opaque engine payload, stored so media can be downloaded later. */
   raw: unknown;
 }

@@ -33,6 +33,16 @@ describe('normalizeInboundMessage', () => {
     expect(m.text).toBe('hi');
   });
 
+  it('names the quoted message of a reply, and the target of a reaction', () => {
+    const reply = normalizeInboundMessage(base({ extendedTextMessage: { text: 'yes', contextInfo: { stanzaId: '3EB0QUOTED', participant: '5511@s.whatsapp.net' } } }))!;
+    expect(reply).toMatchObject({ quotedWaMessageId: '3EB0QUOTED', reactionTo: null });
+    const captioned = normalizeInboundMessage(base({ imageMessage: { caption: 'this', contextInfo: { stanzaId: '3EB0IMG' } } }))!;
+    expect(captioned.quotedWaMessageId).toBe('3EB0IMG');
+    const reaction = normalizeInboundMessage(base({ reactionMessage: { text: '❤️', key: { id: '3EB0TARGET', fromMe: true } } }))!;
+    expect(reaction).toMatchObject({ type: 'reaction', text: '❤️', reactionTo: '3EB0TARGET', quotedWaMessageId: null });
+    expect(normalizeInboundMessage(base({ conversation: 'plain' }))).toMatchObject({ quotedWaMessageId: null, reactionTo: null });
+  });
+
   it('takes the sender of a group message from participantAlt / participant', () => {
     const m = normalizeInboundMessage(
       base({ conversation: 'yo' }, { remoteJid: '120363000000000000@g.us', participant: '99@lid', participantAlt: '5511777776666@s.whatsapp.net' }),

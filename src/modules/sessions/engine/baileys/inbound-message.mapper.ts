@@ -114,8 +114,16 @@ export function normalizeInboundMessage(msg: WAMessage, now = new Date()): Inbou
     type: TYPE_BY_CONTENT[contentKey] ?? 'other',
     text: textOf(content, contentKey),
     timestamp: seconds === null ? now : new Date(seconds * 1000),
+    quotedWaMessageId: quotedIdOf(content, contentKey),
+    reactionTo: contentKey === 'reactionMessage' ? (content.reactionMessage?.key?.id ?? null) : null,
     raw: JSON.parse(JSON.stringify(msg, BufferJSON.replacer)) as unknown,
   };
+}
+
+/** The id of the quoted message: every content type with a context carries it there. */
+function quotedIdOf(content: proto.IMessage, key: ContentKey): string | null {
+  const inner = content[key] as { contextInfo?: proto.IContextInfo | null } | null | undefined;
+  return (typeof inner === 'object' && inner?.contextInfo?.stanzaId) || null;
 }
 
 /** WhatsApp message status (proto.WebMessageInfo.Status) to ZapHub's receipt status. */

@@ -71,6 +71,8 @@ export function inboundMessage(overrides: Partial<InboundMessage> = {}): Inbound
     text: 'hello',
     timestamp: new Date(0),
     raw: {},
+    quotedWaMessageId: null,
+    reactionTo: null,
     ...overrides,
   };
 }
