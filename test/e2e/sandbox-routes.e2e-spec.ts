@@ -1,4 +1,6 @@
-import { DisconnectReason } from '@whiskeysockets/baileys';
+import { createHash, randomBytes } from 'node:crypto';
+import { DisconnectReason, downloadMediaMessage } from '@whiskeysockets/baileys';
+import { agentsTrusting } from '../../src/common/tls/agents-trusting';
 import { SandboxNetwork } from '../../src/modules/sandbox/network/sandbox-network';
 import { pairClient, type TestClient } from '../helpers/baileys-client';
 import { startTestApp, type TestApp } from '../helpers/test-app';
@@ -43,6 +45,25 @@ describe('sandbox REST routes (SANDBOX=true)', () => {
       const missing = await api(t.http.post('/api/sandbox/inbound')).send({ session: 'nobody', from: '5511999990001' });
       expectError(missing, 400);
       expect(new Set(missing.body.details.map((d: { field: string }) => d.field))).toEqual(new Set(['text']));
+    });
+
+    it('inbound media: each bad field is named', async () => {
+      const cases: Array<[Record<string, unknown>, string[]]> = [
+        [{ type: 'image' }, ['media']],
+        [{ type: 'image', media: { data: 'not base64!', mimetype: 'image/png' } }, ['media.data']],
+        [{ type: 'image', media: { data: 'AAAA' } }, ['media.mimetype']],
+        [{ type: 'image', media: { data: 'AAAA', mimetype: 'image/png', size: 3 } }, ['media.size']],
+        [{ type: 'image', media: [] }, ['media']],
+        [{ type: 'sticker', media: { data: 'AAAA', mimetype: 'image/webp' }, caption: 'no' }, ['caption']],
+        [{ type: 'gif', media: { data: 'AAAA', mimetype: 'image/gif' } }, ['type']],
+        [{ type: 'location', location: { latitude: 91, longitude: 0 } }, ['location.latitude']],
+        [{ text: 'hi', replyTo: 'not an id!' }, ['replyTo']],
+      ];
+      for (const [message, fields] of cases) {
+        const res = await api(t.http.post('/api/sandbox/inbound')).send({ session: 'nobody', from: '5511999990001', ...message });
+        expectError(res, 400);
+        expect({ message, fields: [...new Set(res.body.details.map((d: { field: string }) => d.field))] }).toEqual({ message, fields });
+      }
     });
 
     it('contact messages: bad phone', async () => {
@@ -105,6 +126,31 @@ describe('sandbox REST routes (SANDBOX=true)', () => {
     expect(disconnected.body).toEqual({ session: 'rest-session', code: 428 });
     expect((await client.waitForClose()).statusCode).toBe(DisconnectReason.connectionClosed);
     expectError(await api(t.http.post('/api/sandbox/sessions/rest-session/disconnect')).send({ code: 428 }), 409);
+  });
+
+  it('inbound media over REST: the contact uploads it to the media server and the session downloads the same bytes', async () => {
+    const { client } = await pairClient(network, 'rest-media');
+    clients.push(client);
+    const file = randomBytes(3000);
+    const inbound = await api(t.http.post('/api/sandbox/inbound')).send({
+      session: 'rest-media',
+      from: '5511955550002',
+      type: 'document',
+      media: { data: file.toString('base64'), mimetype: 'application/pdf', filename: 'a.pdf' },
+      caption: 'the file',
+    });
+    expect(inbound.status).toBe(202);
+    const message = await waitFor(() => client.inbox.find((m) => m.key.id === inbound.body.waMessageId), 'inbound document');
+    const document = message.message?.documentMessage ?? message.message?.documentWithCaptionMessage?.message?.documentMessage;
+    expect(document).toMatchObject({ mimetype: 'application/pdf', fileName: 'a.pdf', caption: 'the file' });
+    expect(new URL(document!.url!).host).toBe(network.mediaHost);
+    const agents = agentsTrusting(network.mediaCaPem);
+    try {
+      const data = await downloadMediaMessage(message, 'buffer', { options: { dispatcher: agents.dispatcher } as RequestInit });
+      expect(createHash('sha256').update(data).digest('hex')).toBe(createHash('sha256').update(file).digest('hex'));
+    } finally {
+      await agents.close();
+    }
   });
 
   it('documents the routes in OpenAPI under the sandbox tag', async () => {

@@ -7,6 +7,8 @@
 export interface SandboxEndpointPort {
   urlForSession(sessionName: string): string;
   rootPublicKey: Uint8Array;
+  /** PEM of the test CA of the sandbox's media server; readable once the sandbox started (sessions read it when they connect). */
+  readonly mediaCaPem?: string;
 }
 
 export const SANDBOX_ENDPOINT = Symbol('SANDBOX_ENDPOINT');

@@ -47,15 +47,19 @@ export class SandboxController {
   @Post('inbound')
   @HttpCode(202)
   @ApiOperation({
-    summary: 'A fake contact sends the session a text message',
+    summary: 'A fake contact sends the session a message',
     description:
-      'The contact `from` (created on first use: every number is a WhatsApp user in the sandbox) sends `text` to the account of ' +
-      'the session over real Signal encryption. A paired session that is offline receives it when it reconnects. ' +
-      '404 for a session the sandbox never saw, 409 for a session not linked to an account yet.',
+      'The contact `from` (created on first use: every number is a WhatsApp user in the sandbox) sends the account of the session ' +
+      'a message over real Signal encryption: `text` (type text, the default), a media file (`media`, with `caption` for image, video ' +
+      'and document), which the contact encrypts and uploads to the sandbox media server as WhatsApp does, or a `location`; ' +
+      '`replyTo` quotes a message by its WhatsApp id. A paired session that is offline receives it when it reconnects. ' +
+      '400 naming each bad field (including fields that do not belong to the type), 404 for a session the sandbox never saw, ' +
+      '409 for a session not linked to an account yet.',
   })
   @ApiAcceptedResponse({ type: InboundAcceptedView })
   async inbound(@Body() body: InboundDto): Promise<{ waMessageId: string }> {
-    return { waMessageId: await this.sandbox.network.inbound(body.session, body.from, body.text) };
+    const { session, from, ...message } = body;
+    return { waMessageId: await this.sandbox.network.inbound(session, from, message) };
   }
 
   @Get('contacts/:phone/messages')

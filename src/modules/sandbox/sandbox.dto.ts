@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { Optional } from '../../common/validation/decorators';
+import { Optional, ValidateNestedObject } from '../../common/validation/decorators';
 import { MAX_LATENCY_MS } from './network/faults';
 import { PHONE_PATTERN } from './network/phone-number';
-import { DISCONNECT_CODES, type DisconnectCode } from './network/sandbox-network.types';
+import { DISCONNECT_CODES, INBOUND_TYPES, type DisconnectCode, type InboundType } from './network/sandbox-network.types';
 
 const PHONE_MESSAGE = 'must be a phone number: 5 to 20 digits, optionally with a leading +';
 
@@ -18,6 +18,52 @@ export class ScanDto {
   phone?: string;
 }
 
+export class InboundMediaDto {
+  @ApiProperty({ description: 'The file, base64' })
+  @IsString()
+  @IsNotEmpty()
+  @Matches(/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/, { message: 'media.data must be base64' })
+  data: string;
+
+  @ApiProperty({ example: 'image/jpeg' })
+  @IsString()
+  @MaxLength(255)
+  mimetype: string;
+
+  @ApiPropertyOptional({ description: 'File name (documents)', example: 'invoice.pdf' })
+  @Optional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(255)
+  filename?: string;
+}
+
+export class InboundLocationDto {
+  @ApiProperty({ minimum: -90, maximum: 90, example: -23.5505 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-90)
+  @Max(90)
+  latitude: number;
+
+  @ApiProperty({ minimum: -180, maximum: 180, example: -46.6333 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
+  longitude: number;
+
+  @ApiPropertyOptional({ example: 'Praça da Sé' })
+  @Optional()
+  @IsString()
+  @MaxLength(1024)
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'São Paulo, SP' })
+  @Optional()
+  @IsString()
+  @MaxLength(1024)
+  address?: string;
+}
+
 export class InboundDto {
   @ApiProperty({ description: 'Name of the ZapHub session that receives the message', example: 'sales' })
   @IsString()
@@ -30,11 +76,39 @@ export class InboundDto {
   @Matches(PHONE_PATTERN, { message: `from ${PHONE_MESSAGE}` })
   from: string;
 
-  @ApiProperty({ description: 'Message text', example: 'Hi, is my order ready?' })
+  @ApiPropertyOptional({ enum: INBOUND_TYPES, default: 'text', description: 'What the contact sends' })
+  @Optional()
+  @IsIn(INBOUND_TYPES, { message: `type must be one of ${INBOUND_TYPES.join(', ')}` })
+  type?: InboundType;
+
+  @ApiPropertyOptional({ description: 'Message text (type text: required)', example: 'Hi, is my order ready?' })
+  @Optional()
   @IsString()
   @IsNotEmpty()
   @MaxLength(65_536)
-  text: string;
+  text?: string;
+
+  @ApiPropertyOptional({ type: InboundMediaDto, description: 'Media types (required): the file, encrypted and uploaded to the sandbox media server by the contact' })
+  @Optional()
+  @ValidateNestedObject(() => InboundMediaDto)
+  media?: InboundMediaDto;
+
+  @ApiPropertyOptional({ description: 'image, video, document: a caption', example: 'the invoice' })
+  @Optional()
+  @IsString()
+  @MaxLength(65_536)
+  caption?: string;
+
+  @ApiPropertyOptional({ type: InboundLocationDto, description: 'type location (required)' })
+  @Optional()
+  @ValidateNestedObject(() => InboundLocationDto)
+  location?: InboundLocationDto;
+
+  @ApiPropertyOptional({ description: 'WhatsApp id (waMessageId) of the message this one replies to', example: '3EB0C431C26A1916E2D1' })
+  @Optional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_-]{1,128}$/, { message: 'replyTo must be a WhatsApp message id' })
+  replyTo?: string;
 }
 
 export class DisconnectDto {
@@ -98,6 +172,13 @@ export class ContactPresenceView {
   @ApiProperty({ format: 'date-time' }) at: string;
 }
 
+export class ContactMediaView {
+  @ApiProperty({ nullable: true, type: String, example: 'image/jpeg' }) mimetype: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'invoice.pdf' }) filename: string | null;
+  @ApiProperty({ description: 'Bytes of the decrypted file', example: 48213 }) size: number;
+  @ApiProperty({ description: 'SHA-256 of the decrypted file, hex' }) sha256: string;
+}
+
 export class ContactMessageView {
   @ApiProperty({ description: 'Phone number of the sender', example: '5511999998888' }) from: string;
   @ApiProperty({ nullable: true, type: String, description: 'Text, caption or reaction emoji', example: 'Your order is ready' }) text: string | null;
@@ -108,4 +189,7 @@ export class ContactMessageView {
   @ApiPropertyOptional({ description: 'The id of the message this one replies to' }) quotedId?: string;
   @ApiPropertyOptional({ description: 'A reaction: the message reacted to and the emoji', example: { waMessageId: '3EB0C431C26A1916E2D1', emoji: '👍' } })
   reaction?: { waMessageId: string; emoji: string };
+  @ApiPropertyOptional({ type: ContactMediaView, description: 'A media message, once the contact downloaded and decrypted its file' })
+  media?: ContactMediaView;
+  @ApiPropertyOptional({ description: 'Why the contact could not download the media' }) mediaError?: string;
 }

@@ -5,8 +5,9 @@ import { parseSandboxStandaloneConfig, type SandboxStandaloneConfig } from './sa
 /**
  * `npm run sandbox`: the fake WhatsApp network on its own, with the HTTP
  * control API, for ZapHub processes started with SANDBOX=true,
- * SANDBOX_URL and SANDBOX_ROOT_KEY (multi-process tests, manual trials).
- * Prints those two values on stdout as `KEY=value` lines.
+ * SANDBOX_URL and SANDBOX_ROOT_KEY (multi-process tests, manual trials), and
+ * SANDBOX_MEDIA_CA (base64 of the media server's test CA) to trust its media
+ * server. Prints those values on stdout as `KEY=value` lines.
  */
 async function main(): Promise<void> {
   let config: SandboxStandaloneConfig;
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     [
       `SANDBOX_URL=${network.wsUrl}`,
       `SANDBOX_ROOT_KEY=${network.rootPublicKey.toString('base64')}`,
+      `SANDBOX_MEDIA_CA=${Buffer.from(network.mediaCaPem).toString('base64')}`,
       `SANDBOX_CONTROL_URL=${network.httpUrl}/control`,
       '',
     ].join('\n'),

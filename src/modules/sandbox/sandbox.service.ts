@@ -25,7 +25,8 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
     await this.network.start();
     this.logger.warn(
       `SANDBOX: a FAKE WhatsApp network is running at ${this.network.wsUrl}. Sessions of this process talk to it, not to WhatsApp. ` +
-        `Root key (SANDBOX_ROOT_KEY for other processes): ${this.network.rootPublicKey.toString('base64')}`,
+        `Root key (SANDBOX_ROOT_KEY for other processes): ${this.network.rootPublicKey.toString('base64')}. ` +
+        `Media server: https://${this.network.mediaHost} (its test CA is trusted by this process's sessions only).`,
     );
   }
 

@@ -1,6 +1,6 @@
 import { initAuthCreds, type AuthenticationCreds, type proto } from '@whiskeysockets/baileys';
 import { MemorySignalKeyStore } from './memory-key-store';
-import type { ContactMessage, ContactPresence } from './sandbox-network.types';
+import type { ContactMedia, ContactMessage, ContactPresence } from './sandbox-network.types';
 
 /** Sent messages kept for Baileys retry requests (`getMessage`). */
 const MAX_SENT_KEPT = 200;
@@ -34,16 +34,34 @@ export class ContactState {
   /**
    * Appends to the inbox, dropping the oldest message beyond `maxMessages`.
    * One entry per WhatsApp id, like a phone shows it: a second arrival of an
-   * id only counts a copy.
+   * id only counts a copy. True when the entry is new.
    */
-  record(message: ContactMessage): void {
-    const seen = this.received.find((m) => m.waMessageId === message.waMessageId);
+  record(message: ContactMessage): boolean {
+    const seen = this.find(message.waMessageId);
     if (seen) {
       seen.copies++;
-      return;
+      return false;
     }
     this.received.push(message);
     if (this.received.length > this.maxMessages) this.received.splice(0, this.received.length - this.maxMessages);
+    return true;
+  }
+
+  /** Fills in the file of a recorded media message once it is downloaded (no-op when the entry is gone). */
+  attachMedia(waMessageId: string, media: ContactMedia): void {
+    const entry = this.find(waMessageId);
+    if (entry) entry.media = media;
+  }
+
+  /** Records why the file of a media message could not be downloaded. */
+  attachMediaError(waMessageId: string, error: string): void {
+    const entry = this.find(waMessageId);
+    if (entry) entry.mediaError = error;
+  }
+
+  /** The inbox entry of a WhatsApp id (the stored object, not a copy). */
+  find(waMessageId: string): ContactMessage | undefined {
+    return this.received.find((m) => m.waMessageId === waMessageId);
   }
 
   /** Records a chat state the contact saw, dropping the oldest beyond `maxMessages`. */
@@ -59,7 +77,7 @@ export class ContactState {
 
   /** The inbox, in arrival order (a copy). */
   messages(): ContactMessage[] {
-    return this.received.map((m) => ({ ...m }));
+    return this.received.map((m) => ({ ...m, ...(m.media ? { media: { ...m.media } } : {}) }));
   }
 
   rememberSent(id: string, message: proto.IMessage): void {

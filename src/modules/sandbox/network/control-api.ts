@@ -8,12 +8,13 @@ import type { DisconnectCode } from './sandbox-network.types';
  * Minimal HTTP control API served next to the WebSocket by a standalone
  * sandbox (`npm run sandbox`), so tests in other processes can drive it:
  *
- *   GET  /control/info                        {wsUrl, httpUrl, rootPublicKey (base64), stats}
+ *   GET  /control/info                        {wsUrl, httpUrl, rootPublicKey (base64), mediaCa (base64 of the PEM), stats}
  *   GET  /control/sessions/:name              {state, phone}
  *   POST /control/scan                        {session, qr, phone?}        -> 200 pairing result
  *   POST /control/pairing-code                {session, code}              -> 200 pairing result
  *   POST /control/rotate-adv-secret           {session, qr}                -> 200
- *   POST /control/inbound                     {session, from, text}        -> 202 {waMessageId}
+ *   POST /control/inbound                     {session, from, text} or {session, from, type, media?, caption?, location?, replyTo?}
+ *                                                                          -> 202 {waMessageId}
  *   GET  /control/contacts/:phone/messages                                 -> 200 [ContactMessage]
  *   GET  /control/contacts/:phone/presences                                -> 200 [ContactPresence]
  *   POST /control/disconnect                  {session, code}              -> 200
@@ -22,7 +23,8 @@ import type { DisconnectCode } from './sandbox-network.types';
  * Errors are JSON `{statusCode, error, message, details?}`. No authentication:
  * the sandbox listens on loopback by default.
  */
-const MAX_BODY_BYTES = 1024 * 1024;
+/** Room for an inbound media file (base64) of a few MiB; the API is for tests on loopback. */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export async function handleControlRequest(network: SandboxNetwork, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
@@ -48,7 +50,16 @@ async function route(network: SandboxNetwork, method: string, path: string, req:
   const contactPresences = /^\/control\/contacts\/([^/]+)\/presences$/.exec(path);
   const session = /^\/control\/sessions\/([^/]+)$/.exec(path);
   if (method === 'GET' && path === '/control/info') {
-    return [200, { wsUrl: network.wsUrl, httpUrl: network.httpUrl, rootPublicKey: network.rootPublicKey.toString('base64'), stats: network.stats() }];
+    return [
+      200,
+      {
+        wsUrl: network.wsUrl,
+        httpUrl: network.httpUrl,
+        rootPublicKey: network.rootPublicKey.toString('base64'),
+        mediaCa: Buffer.from(network.mediaCaPem).toString('base64'),
+        stats: network.stats(),
+      },
+    ];
   }
   if (method === 'GET' && session) {
     const name = decodeURIComponent(session[1]!);
@@ -68,8 +79,13 @@ async function route(network: SandboxNetwork, method: string, path: string, req:
     case '/control/rotate-adv-secret':
       network.requestAdvRotation(str(body, 'session'), str(body, 'qr'));
       return [200, { rotated: true }];
-    case '/control/inbound':
-      return [202, { waMessageId: await network.inbound(str(body, 'session'), str(body, 'from'), str(body, 'text')) }];
+    case '/control/inbound': {
+      // The message fields are checked by the network (each bad field named).
+      const message: Record<string, unknown> = { ...body };
+      delete message.session;
+      delete message.from;
+      return [202, { waMessageId: await network.inbound(str(body, 'session'), str(body, 'from'), message) }];
+    }
     case '/control/disconnect': {
       const code = body.code as DisconnectCode;
       await network.disconnect(str(body, 'session'), code);

@@ -1,7 +1,10 @@
-import { makeWASocket, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import { createHash } from 'node:crypto';
+import { downloadMediaMessage, makeWASocket, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import pino from 'pino';
+import type { AgentsTrusting } from '../../../common/tls/agents-trusting';
 import type { ContactState } from './contact-state';
-import { describeContent } from './message-content';
+import type { ContactOutgoing } from './inbound-content';
+import { describeContent, describeMedia } from './message-content';
 
 export interface FakeContactOptions {
   phone: string;
@@ -16,8 +19,10 @@ export interface FakeContactOptions {
   phoneOf(jid: string | null | undefined): string | null;
   /** Called when the socket closed without close() (e.g. a fault): the directory forgets the contact. */
   onClosed?(contact: FakeContact): void;
-  /** Work this contact does in the background that failed (a receipt, a close after a timeout): to be logged and counted. */
+  /** Work this contact does in the background that failed (a receipt, a media download, a close after a timeout): to be logged and counted. */
   onBackgroundError?(what: string, error: unknown): void;
+  /** Agents that trust the network's media server (its test CA): uploads and downloads of media. */
+  media?: Pick<AgentsTrusting, 'httpsAgent' | 'dispatcher'>;
 }
 
 /**
@@ -31,6 +36,8 @@ export interface FakeContactOptions {
  */
 export class FakeContact {
   private readonly timers = new Set<NodeJS.Timeout>();
+  /** Media downloads still running (close() waits for them). */
+  private readonly downloads = new Set<Promise<void>>();
   private closed = false;
 
   private constructor(
@@ -56,6 +63,9 @@ export class FakeContact {
       keepAliveIntervalMs: 5 * 60_000,
       connectTimeoutMs: options.timeoutMs,
       getMessage: async (key) => (key.id ? state.sent.get(key.id) : undefined),
+      // Media goes to the network's media server, whose certificate chains to its test CA.
+      // (RequestInit's type lacks `dispatcher`, which Node's fetch honours.)
+      ...(options.media ? { fetchAgent: options.media.httpsAgent, options: { dispatcher: options.media.dispatcher } as RequestInit } : {}),
     });
     const contact = new FakeContact(options.phone, sock, options);
     sock.ev.on('messages.upsert', ({ messages }) => {
@@ -70,21 +80,34 @@ export class FakeContact {
   }
 
   /** Sends a text to `toPhone` (real Signal encryption through the network); returns its WhatsApp message id. */
-  async sendText(toPhone: string, text: string): Promise<string> {
-    const message = await this.sock.sendMessage(`${toPhone}@s.whatsapp.net`, { text });
+  sendText(toPhone: string, text: string): Promise<string> {
+    return this.send(toPhone, { content: { text } });
+  }
+
+  /**
+   * Sends `toPhone` a message, as a phone does: media is encrypted and
+   * uploaded to the network's media server first (Baileys). A reply quotes the
+   * message with id `replyTo`, one this contact sent or received (an unknown
+   * id is quoted with an empty body). Returns the WhatsApp message id.
+   */
+  async send(toPhone: string, outgoing: ContactOutgoing): Promise<string> {
+    const jid = `${toPhone}@s.whatsapp.net`;
+    const quoted = outgoing.replyTo ? this.quotable(jid, outgoing.replyTo) : undefined;
+    const message = await this.sock.sendMessage(jid, outgoing.content, quoted ? { quoted } : {});
     const id = message?.key.id;
     if (!id || !message.message) throw new Error('Baileys did not return the sent message');
     this.options.state.rememberSent(id, message.message);
     return id;
   }
 
-  /** Ends the socket and cancels pending receipts. */
+  /** Ends the socket, cancels pending receipts and waits for media downloads under way. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     await this.sock.end(undefined);
+    await Promise.allSettled([...this.downloads]);
   }
 
   private waitForOpen(): Promise<void> {
@@ -113,12 +136,17 @@ export class FakeContact {
     });
   }
 
+  /**
+   * Adds what arrived to the inbox at once (arrival order) and sends its
+   * receipts; the file of a media message is downloaded in the background
+   * and filled in (`media`) once decrypted.
+   */
   private record(message: WAMessage): void {
     if (message.key.fromMe || !message.key.id || !message.key.remoteJid) return;
     const described = describeContent(message.message);
     if (!described) return;
     const from = this.options.phoneOf(message.key.remoteJidAlt) ?? this.options.phoneOf(message.key.remoteJid) ?? '';
-    this.options.state.record({
+    const isNew = this.options.state.record({
       from,
       text: described.text,
       type: described.type,
@@ -128,7 +156,37 @@ export class FakeContact {
       ...(described.quotedId ? { quotedId: described.quotedId } : {}),
       ...(described.reaction ? { reaction: described.reaction } : {}),
     });
+    const media = isNew ? describeMedia(message.message) : null;
+    if (media) this.track(this.download(message, message.key.id, media));
     this.scheduleReceipts(message.key.remoteJid, message.key.participant ?? undefined, message.key.id);
+  }
+
+  /** Downloads and decrypts the file of a media message (Baileys), then records its size and hash. */
+  private async download(message: WAMessage, id: string, media: { mimetype: string | null; filename: string | null }): Promise<void> {
+    try {
+      const dispatcher = this.options.media?.dispatcher;
+      const data = await downloadMediaMessage(message, 'buffer', dispatcher ? { options: { dispatcher } as RequestInit } : {});
+      this.options.state.attachMedia(id, { ...media, size: data.length, sha256: createHash('sha256').update(data).digest('hex') });
+    } catch (error) {
+      this.options.state.attachMediaError(id, error instanceof Error ? error.message : String(error));
+      throw error;
+    }
+  }
+
+  /** Keeps a download in the set close() waits for; a failure is reported, never left unhandled. */
+  private track(download: Promise<void>): void {
+    const tracked: Promise<void> = download
+      .catch((error: unknown) => this.options.onBackgroundError?.(`media download of contact ${this.phone}`, error))
+      .finally(() => this.downloads.delete(tracked));
+    this.downloads.add(tracked);
+  }
+
+  /** The message `id` as Baileys quotes it: one this contact sent (its content) or received (its text). */
+  private quotable(chatJid: string, id: string): WAMessage {
+    const sent = this.options.state.sent.get(id);
+    if (sent) return { key: { remoteJid: chatJid, id, fromMe: true }, message: sent };
+    const received = this.options.state.find(id);
+    return { key: { remoteJid: chatJid, id, fromMe: false }, message: { conversation: received?.text ?? '' } };
   }
 
   /** Delivery after `deliveryReceiptMs`, read `readReceiptMs` after that. */

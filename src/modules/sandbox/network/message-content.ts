@@ -51,3 +51,19 @@ export function describeContent(
   const quotedId = contextInfo?.stanzaId ?? undefined;
   return { type: TYPE_NAMES[key] ?? key.replace(/Message$/, ''), text, ...(quotedId ? { quotedId } : {}), ...(reaction ? { reaction } : {}) };
 }
+
+/** The content keys of messages that carry a downloadable file. */
+const MEDIA_KEYS = ['imageMessage', 'videoMessage', 'audioMessage', 'documentMessage', 'stickerMessage'] as const;
+
+/** The file a media message carries (what a fake contact downloads); null for anything else. */
+export function describeMedia(message: proto.IMessage | null | undefined): { mimetype: string | null; filename: string | null } | null {
+  const content = normalizeMessageContent(message);
+  if (!content) return null;
+  // documentWithCaptionMessage wraps a documentMessage one level down.
+  const inner = content.documentWithCaptionMessage?.message ?? content;
+  for (const key of MEDIA_KEYS) {
+    const media = inner[key];
+    if (media) return { mimetype: media.mimetype ?? null, filename: 'fileName' in media ? (media.fileName ?? null) : null };
+  }
+  return null;
+}

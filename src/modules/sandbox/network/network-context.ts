@@ -1,5 +1,6 @@
 import type { Account, AccountRegistry } from './account-registry';
 import type { SandboxFaults } from './faults';
+import type { MediaConnInfo } from './media-server';
 import type { SandboxLogger } from './sandbox-network.types';
 
 /** Counters behind `stats()`, mutated by the handlers of one network instance. */
@@ -56,6 +57,8 @@ export interface NetworkContext {
   wakeContact(account: Account): void;
   /** A device of `from` sent a chat state to `to` (typing...): recorded for `to` when it is a fake contact. */
   chatState(from: Account, to: Account, state: 'composing' | 'paused' | 'recording'): void;
+  /** Where clients upload and download media (the `media_conn` iq); null while the media server is not running. */
+  mediaConn(): MediaConnInfo | null;
   /** Logs and counts the failure of background work (it must not become an unhandled rejection). */
   backgroundFailed(what: string, error: unknown): void;
 }

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WA_CERT_DETAILS, type BinaryNode, type proto } from '@whiskeysockets/baileys';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConflictError, NotFoundError, ValidationError } from '../../../common/errors/domain-errors';
+import { agentsTrusting, type AgentsTrusting } from '../../../common/tls/agents-trusting';
 import { AccountRegistry, type Account } from './account-registry';
 import { decodeJid, unixNow } from './binary-node';
 import { CompanionPairing, type LinkedDevice } from './companion-pairing';
@@ -12,6 +13,8 @@ import type { ContactState } from './contact-state';
 import { handleControlRequest } from './control-api';
 import { FakeContact } from './fake-contact';
 import { FaultsValidationError, validateFaults, type SandboxFaults } from './faults';
+import { InboundContentError, parseInboundContent, type ContactOutgoing } from './inbound-content';
+import { SandboxMediaServer } from './media-server';
 import { NetworkCounters, type NetworkContext, type NetworkSettings } from './network-context';
 import { normalizePhone, phoneForSession } from './phone-number';
 import { parseQr, QrParseError } from './qr-code';
@@ -21,6 +24,7 @@ import {
   type ContactMessage,
   type ContactPresence,
   type DisconnectCode,
+  type InboundMessageInput,
   type PairingResult,
   type SandboxLogger,
   type SandboxNetworkOptions,
@@ -46,11 +50,14 @@ const SILENT: SandboxLogger = { log: () => undefined, warn: () => undefined, err
  * Baileys client, offline: test PKI, Noise handshake, QR and pairing-code
  * linking, login, Signal key distribution, message and receipt relay between
  * devices, fake contacts (real Baileys sockets) for every other phone number,
- * server-driven disconnects, and fault injection.
+ * server-driven disconnects, fault injection, and WhatsApp's media servers
+ * (HTTPS with a test CA, see SandboxMediaServer).
  *
  * Clients must trust the sandbox's root: the process running a client sets
  * `WA_CERT_DETAILS.PUBLIC_KEY = network.rootPublicKey` (the network sets it
- * for its own contacts, which run in this process).
+ * for its own contacts, which run in this process). To send or receive media
+ * they must also trust `mediaCaPem` (Baileys' `fetchAgent` and
+ * `options.dispatcher`; the contacts do).
  */
 export class SandboxNetwork {
   readonly rootPublicKey: Buffer;
@@ -66,6 +73,9 @@ export class SandboxNetwork {
   private readonly pairing: CompanionPairing;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly connectionHandler: ConnectionHandler;
+  private readonly media: SandboxMediaServer;
+  /** The agents the contacts reach the media server with (set while started). */
+  private mediaAgents: AgentsTrusting | null = null;
   private activeFaults: SandboxFaults = {};
   private server: Server | null = null;
   private wss: WebSocketServer | null = null;
@@ -76,6 +86,11 @@ export class SandboxNetwork {
   constructor(private readonly options: SandboxNetworkOptions = {}) {
     this.logger = options.logger ?? SILENT;
     this.pki = createTestPki(options.rootKeyPair);
+    this.media = new SandboxMediaServer({
+      host: options.host,
+      maxBytes: options.maxMediaBytes,
+      onRefused: (message) => this.logger.warn(`sandbox: ${message}`),
+    });
     this.rootPublicKey = this.pki.rootPublicKey;
     const settings: NetworkSettings = {
       qrRefCount: Math.max(1, options.qrRefCount ?? 6),
@@ -95,6 +110,7 @@ export class SandboxNetwork {
         if (to.kind !== 'session') this.contacts.recordPresence(to.phone, { from: from.phone, state, at: new Date().toISOString() });
       },
       backgroundFailed: (what, error) => this.backgroundFailed(what, error),
+      mediaConn: () => (this.mediaAgents ? this.media.mediaConn : null),
     };
     this.stanzas = new StanzaHandler(context);
     this.pairing = new CompanionPairing(context);
@@ -119,20 +135,29 @@ export class SandboxNetwork {
 
   // ---- lifecycle ------------------------------------------------------------
 
-  /** Listens on `host:port` (127.0.0.1 and a free port by default). */
+  /** Listens on `host:port` (127.0.0.1 and a free port by default), and starts the media server on a free port of the same host. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new Error(`sandbox network cannot start from state ${this.state}`);
     this.state = 'starting';
+    await this.media.start();
+    this.mediaAgents = agentsTrusting(this.media.caPem);
     const server = createServer((req, res) => this.onHttpRequest(req, res));
     const wss = new WebSocketServer({ noServer: true, maxPayload: 32 * 1024 * 1024 });
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.onUpgrade(req, socket, head));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      // The port is taken (say): leave nothing running behind.
+      await this.closeMedia();
+      this.state = 'closed';
+      throw error;
+    }
     this.server = server;
     this.wss = wss;
     this.listeningPort = (server.address() as AddressInfo).port;
@@ -154,7 +179,16 @@ export class SandboxNetwork {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    // After the contacts: their media downloads have finished.
+    await this.closeMedia();
     this.state = 'closed';
+  }
+
+  private async closeMedia(): Promise<void> {
+    const agents = this.mediaAgents;
+    this.mediaAgents = null;
+    await agents?.close().catch((error: unknown) => this.backgroundFailed('closing the media agents', error));
+    await this.media.close();
   }
 
   get port(): number {
@@ -169,6 +203,20 @@ export class SandboxNetwork {
   /** Base URL of the HTTP control API (when enabled). */
   get httpUrl(): string {
     return `http://${this.hostForUrls}:${this.listeningPort}`;
+  }
+
+  /**
+   * PEM of the test CA of the media server (available once started; new at
+   * every start). A client trusts it only in sandbox mode, to upload and
+   * download media: ZapHub's engine gets it as `sandbox.mediaCaPem`.
+   */
+  get mediaCaPem(): string {
+    return this.media.caPem;
+  }
+
+  /** `host:port` of the media server (what `media_conn` answers). */
+  get mediaHost(): string {
+    return this.media.hostname;
   }
 
   /** `wsUrl?session=<name>`: tells the network which ZapHub session a socket belongs to. */
@@ -244,20 +292,24 @@ export class SandboxNetwork {
   }
 
   /**
-   * The fake contact `fromPhone` sends `text` to the session's account (real
-   * Signal encryption). Returns the WhatsApp message id. A session that is
-   * paired but offline gets it on its next login, like on WhatsApp.
+   * The fake contact `fromPhone` sends the session's account a message (real
+   * Signal encryption): `text`, or an InboundMessageInput (text, media, which
+   * is encrypted and uploaded to the media server first, location; optionally
+   * a reply). Returns the WhatsApp message id. A session that is paired but
+   * offline gets it on its next login, like on WhatsApp. Throws
+   * ValidationError naming each bad field.
    */
-  async inbound(sessionName: string, fromPhone: string, text: string): Promise<string> {
+  async inbound(sessionName: string, fromPhone: string, message: string | InboundMessageInput): Promise<string> {
+    // A malformed message is a 400 whatever the state of the session.
+    const outgoing = parseOutgoingOrThrow(typeof message === 'string' ? { text: message } : message);
     const entry = this.sessions.get(sessionName);
     if (!entry) throw new NotFoundError(`Session "${sessionName}" is unknown to the sandbox (it never connected)`);
     if (!entry.phone) throw new ConflictError(`Session "${sessionName}" is not linked to a WhatsApp account yet (scan its QR first)`);
     const from = normalizePhone(fromPhone);
     if (!from) throw new ValidationError('from must be 5-20 digits, optionally with a leading +', [{ field: 'from', message: 'invalid phone number' }]);
     if (from === entry.phone) throw new ValidationError('from is the session\'s own number', [{ field: 'from', message: 'must differ from the session number' }]);
-    if (typeof text !== 'string' || text.length === 0) throw new ValidationError('text must be a non-empty string', [{ field: 'text', message: 'required' }]);
     const contact = await this.contacts.ensure(from);
-    return contact.sendText(entry.phone, text);
+    return contact.send(entry.phone, outgoing);
   }
 
   /** The chat states the contact `phone` saw (a session typing to it), oldest first. */
@@ -342,6 +394,7 @@ export class SandboxNetwork {
       queuedOffline: this.counters.queuedOffline,
       refusedConnections: this.counters.refusedConnections,
       backgroundFailures: this.counters.backgroundFailures,
+      media: this.media.stats,
       faults: this.faults,
     };
   }
@@ -533,6 +586,7 @@ export class SandboxNetwork {
       phoneOf: (jid) => this.phoneOf(jid),
       onClosed,
       onBackgroundError: (what, error) => this.backgroundFailed(what, error),
+      ...(this.mediaAgents ? { media: this.mediaAgents } : {}),
     });
   }
 
@@ -555,6 +609,15 @@ export class SandboxNetwork {
 
 function conflictStreamError(): BinaryNode {
   return { tag: 'stream:error', attrs: {}, content: [{ tag: 'conflict', attrs: { type: 'replaced' } }] };
+}
+
+function parseOutgoingOrThrow(input: InboundMessageInput): ContactOutgoing {
+  try {
+    return parseInboundContent(input);
+  } catch (error) {
+    if (error instanceof InboundContentError) throw new ValidationError(error.message, error.problems);
+    throw error;
+  }
 }
 
 function parseQrOrThrow(qr: string) {

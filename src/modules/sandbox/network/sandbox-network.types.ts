@@ -1,5 +1,6 @@
 import type { KeyPair } from '@whiskeysockets/baileys';
 import type { SandboxFaults } from './faults';
+import type { MediaServerStats } from './media-server';
 
 /** Logger the network reports to (Nest's Logger fits). */
 export interface SandboxLogger {
@@ -56,6 +57,8 @@ export interface SandboxNetworkOptions {
   maxKnownContacts?: number;
   /** Messages kept in each contact's inbox, the oldest dropped first (default 500). */
   maxMessagesPerContact?: number;
+  /** Bytes of (encrypted) media the media server keeps in memory; the oldest files go first (default 128 MiB). */
+  maxMediaBytes?: number;
   logger?: SandboxLogger;
 }
 
@@ -76,6 +79,38 @@ export interface ContactMessage {
   quotedId?: string;
   /** A reaction: the message reacted to and the emoji ("" removes it). */
   reaction?: { waMessageId: string; emoji: string };
+  /** A media message, once the contact downloaded and decrypted its file (absent until then). */
+  media?: ContactMedia;
+  /** Why the contact could not download the media (also counted in stats().backgroundFailures). */
+  mediaError?: string;
+}
+
+/** The file of a media message, as the receiving contact got it. */
+export interface ContactMedia {
+  mimetype: string | null;
+  filename: string | null;
+  /** Bytes of the decrypted file. */
+  size: number;
+  /** SHA-256 of the decrypted file, hex. */
+  sha256: string;
+}
+
+export const INBOUND_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location'] as const;
+export type InboundType = (typeof INBOUND_TYPES)[number];
+
+/** What a fake contact sends a session (`SandboxNetwork.inbound`, `POST /api/sandbox/inbound`). */
+export interface InboundMessageInput {
+  /** Default `text`. */
+  type?: InboundType;
+  /** type text: the message (required). */
+  text?: string;
+  /** Media types: the file (base64 or bytes), its MIME type and, for a document, its name. */
+  media?: { data: string | Buffer; mimetype: string; filename?: string };
+  /** image, video, document: a caption. */
+  caption?: string;
+  location?: { latitude: number; longitude: number; name?: string; address?: string };
+  /** The WhatsApp id of the message this one replies to. */
+  replyTo?: string;
 }
 
 /** A chat state a fake contact saw (a session typing to it, and so on). */
@@ -134,5 +169,7 @@ export interface SandboxStats {
   refusedConnections: number;
   /** Background work that failed (a contact that could not start or close, a receipt): each one is also logged. */
   backgroundFailures: number;
+  /** The media server: files and bytes kept, files evicted, uploads, downloads, refused requests. */
+  media: MediaServerStats;
   faults: SandboxFaults;
 }

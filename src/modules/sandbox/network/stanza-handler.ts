@@ -1,6 +1,6 @@
-import type { BinaryNode } from '@whiskeysockets/baileys';
+import { proto, type BinaryNode } from '@whiskeysockets/baileys';
 import type { Account, Device } from './account-registry';
-import { child, children, childrenByTag, contentBytes, decodeJid, iqResult, SERVER_JID, unixNow } from './binary-node';
+import { child, children, childrenByTag, contentBytes, decodeJid, iqError, iqResult, SERVER_JID, unixNow } from './binary-node';
 import type { NetworkContext } from './network-context';
 import { PreKeyStore } from './prekey-store';
 import type { SandboxConnection } from './sandbox-connection';
@@ -75,6 +75,12 @@ export class StanzaHandler {
         // Logout: the companion unlinks itself; later logins of this device get 401.
         if (first?.tag === 'remove-companion-device') account.remove(connection.deviceId);
         break;
+      case 'w:m':
+        if (first?.tag === 'media_conn') {
+          connection.send(this.mediaConn(node));
+          return;
+        }
+        break;
     }
     // Anything else (ping, props, blocklist, passive, tokens, profile, ...) succeeds with no content.
     connection.send(iqResult(node));
@@ -106,6 +112,19 @@ export class StanzaHandler {
       default:
         return iqResult(node);
     }
+  }
+
+  /** Where to upload media: the sandbox's media server, its upload auth and how long both hold (Baileys caches them). */
+  private mediaConn(node: BinaryNode): BinaryNode {
+    const media = this.ctx.mediaConn();
+    if (!media) return iqError(node, 503, 'service-unavailable');
+    return iqResult(node, [
+      {
+        tag: 'media_conn',
+        attrs: { auth: media.auth, ttl: String(media.ttlSeconds), auth_ttl: String(media.ttlSeconds), max_buckets: '1' },
+        content: [{ tag: 'host', attrs: { hostname: media.hostname, maxContentLengthBytes: String(media.maxContentLengthBytes) } }],
+      },
+    ]);
   }
 
   /** Pre-key bundles for `<key><user jid=.../>...</key>`; a device without keys is left out. */
@@ -203,6 +222,7 @@ export class StanzaHandler {
   private receipt(connection: SandboxConnection, sender: Account, node: BinaryNode): void {
     const { id = '', to, type } = node.attrs;
     connection.send({ tag: 'ack', attrs: { class: 'receipt', id, from: to ?? SERVER_JID, ...(type ? { type } : {}) } });
+    if (type === 'server-error') return this.mediaRetry(connection, node);
     const target = decodeJid(to);
     const account = target ? this.ctx.registry.resolve(target.user, target.server) : undefined;
     if (!account) return;
@@ -224,6 +244,26 @@ export class StanzaHandler {
       if (!device.keys || (account === sender && device.id === connection.deviceId)) continue;
       this.deliver(device, stanza);
     }
+  }
+
+  /**
+   * A client could not download media (gone from the media server) and asks
+   * the sender's phone to upload it again (Baileys' updateMediaMessage). No
+   * fake phone re-uploads, so the server answers at once that the media is
+   * not found, as WhatsApp does when the phone cannot: Baileys then fails
+   * with 404 instead of waiting forever for a `mediaretry` notification.
+   */
+  private mediaRetry(connection: SandboxConnection, node: BinaryNode): void {
+    const rmr = child(node, 'rmr');
+    if (!rmr) return;
+    connection.send({
+      tag: 'notification',
+      attrs: { from: SERVER_JID, type: 'mediaretry', id: node.attrs.id ?? '', t: unixNow() },
+      content: [
+        { tag: 'rmr', attrs: { ...rmr.attrs } },
+        { tag: 'error', attrs: { code: String(proto.MediaRetryNotification.ResultType.NOT_FOUND) } },
+      ],
+    });
   }
 
   /** Sends now, or keeps it for the device's next login (marked offline, as WhatsApp does). */

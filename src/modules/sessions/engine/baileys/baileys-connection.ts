@@ -11,6 +11,8 @@ import {
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
 import type { AsyncLocalStorage } from 'node:async_hooks';
+import type { Agent as HttpsAgent } from 'node:https';
+import type { Dispatcher } from 'undici';
 import { phoneDigits, PHONE_RULE } from '../../../../common/validation/phone-number';
 import type { Logger } from 'pino';
 import type {
@@ -49,6 +51,12 @@ export interface BaileysConnectionSettings {
   pairingCodeFlowMs: number;
   /** Upper bound for the socket to close before it is terminated. */
   closeTimeoutMs: number;
+  /**
+   * Sandbox mode only: agents that trust the sandbox media server's test CA,
+   * for media uploads (Node https) and downloads (fetch). Undefined = Node's
+   * defaults (public roots only).
+   */
+  media?: { fetchAgent: HttpsAgent; dispatcher: Dispatcher };
 }
 
 /** Baileys' QR lifetimes in rc14 (lib/Socket/socket.js, pair-device handler). */
@@ -129,6 +137,8 @@ export class BaileysConnection implements EngineConnection {
       placeholderResendCache: caches.placeholderResend,
       cachedGroupMetadata: async (jid) => caches.groupMetadata.get(jid),
       getMessage: (key) => this.lookupMessage(key),
+      // (RequestInit's type lacks `dispatcher`, which Node's fetch honours.)
+      ...(settings.media ? { fetchAgent: settings.media.fetchAgent, options: { dispatcher: settings.media.dispatcher } as RequestInit } : {}),
     }));
     this.sock = sock;
     this.asyncStorages = storages;
@@ -262,7 +272,7 @@ export class BaileysConnection implements EngineConnection {
 
   async downloadMedia(raw: unknown): Promise<DownloadedMedia> {
     this.assertUsable();
-    return downloadMedia(raw, (message) => this.sock.updateMediaMessage(message), this.sock.logger);
+    return downloadMedia(raw, (message) => this.sock.updateMediaMessage(message), this.sock.logger, this.settings.media?.dispatcher);
   }
 
   async requestPairingCode(phone: string): Promise<string> {

@@ -1,8 +1,9 @@
 import { WA_CERT_DETAILS } from '@whiskeysockets/baileys';
 import pino, { type LevelWithSilent, type Logger } from 'pino';
+import { agentsTrusting, type AgentsTrusting } from '../../../../common/tls/agents-trusting';
 import type { EngineConnection, EngineConnectOptions, WhatsAppEngine } from '../whatsapp-engine.port';
 import { loadBaileysAuthState, type BaileysLogger } from './baileys-auth-state';
-import { BaileysConnection } from './baileys-connection';
+import { BaileysConnection, type BaileysConnectionSettings } from './baileys-connection';
 import { settlesWithin } from '../../../../common/async/settles-within';
 import { createSocketCaches } from './bounded-cache.store';
 
@@ -10,6 +11,12 @@ import { createSocketCaches } from './bounded-cache.store';
 export interface SandboxEndpoint {
   urlForSession(name: string): string;
   rootPublicKey: Uint8Array;
+  /**
+   * PEM of the test CA of the sandbox's media server. Read when a session
+   * connects (the in-process sandbox makes it at start, after the engine is
+   * built). Absent: media uploads and downloads fail (the server is not trusted).
+   */
+  readonly mediaCaPem?: string;
 }
 
 export interface BaileysEngineOptions {
@@ -46,6 +53,8 @@ export class BaileysEngine implements WhatsAppEngine {
   private readonly baileysLog: Logger;
   /** Per session, the release of its latest connection attempt (removed once released). */
   private readonly lastRelease = new Map<string, Promise<void>>();
+  /** Agents trusting the sandbox media CA, shared by every socket (made on first use, remade if the CA changes). */
+  private mediaAgents: { caPem: string; agents: AgentsTrusting } | null = null;
 
   constructor(private readonly options: BaileysEngineOptions) {
     this.log = pino({ level: options.logLevel, base: { component: 'whatsapp-engine' } });
@@ -124,9 +133,30 @@ export class BaileysEngine implements WhatsAppEngine {
         qrTimeoutMs: this.options.qrTimeoutMs,
         pairingCodeFlowMs: this.options.pairingCodeFlowMs ?? 60_000,
         closeTimeoutMs: this.options.closeTimeoutMs ?? 5_000,
+        media: this.sandboxMediaAgents(log),
       },
       log,
       baileysLog,
     );
+  }
+
+  /**
+   * Sandbox mode only: the agents Baileys uploads media with (`fetchAgent`)
+   * and downloads it with (`options.dispatcher`), trusting the sandbox's media
+   * CA besides the public roots. Undefined in production: sockets then use
+   * Node's defaults, which trust only the public roots.
+   */
+  private sandboxMediaAgents(log: Logger): BaileysConnectionSettings['media'] {
+    const caPem = this.options.sandbox?.mediaCaPem;
+    if (!caPem) return undefined;
+    if (this.mediaAgents?.caPem !== caPem) {
+      // A new sandbox (restarted in this process): the old agents only hold idle sockets to a server that is gone.
+      const stale = this.mediaAgents?.agents;
+      stale?.close().catch((error: unknown) => log.warn({ err: String(error) }, 'closing the previous sandbox media agents failed'));
+      this.mediaAgents = { caPem, agents: agentsTrusting(caPem) };
+      log.warn('SANDBOX: trusting the sandbox media test CA for media uploads and downloads');
+    }
+    const { httpsAgent, dispatcher } = this.mediaAgents.agents;
+    return { fetchAgent: httpsAgent, dispatcher };
   }
 }

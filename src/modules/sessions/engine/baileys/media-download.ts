@@ -1,4 +1,5 @@
 import { BufferJSON, downloadMediaMessage, extractMessageContent, getContentType, type WAMessage } from '@whiskeysockets/baileys';
+import type { Dispatcher } from 'undici';
 import type { DownloadedMedia } from '../whatsapp-engine.port';
 
 type DownloadContext = NonNullable<Parameters<typeof downloadMediaMessage>[3]>;
@@ -27,15 +28,20 @@ export function mediaInfo(message: WAMessage): { kind: MediaKind; mimetype: stri
 /**
  * Downloads and decrypts the media of a received message. `reupload` asks the
  * sender's phone to upload expired media again (Baileys' updateMediaMessage).
+ * `dispatcher` (sandbox mode only) is the fetch agent that trusts the
+ * sandbox's media server; without it fetch uses Node's defaults.
  */
 export async function downloadMedia(
   raw: unknown,
   reupload: (message: WAMessage) => Promise<WAMessage>,
   logger: DownloadContext['logger'],
+  dispatcher?: Dispatcher,
 ): Promise<DownloadedMedia> {
   const message = reviveRawMessage(raw);
   const info = mediaInfo(message);
   if (!info) throw new NoMediaError('the message carries no media');
-  const data = await downloadMediaMessage(message, 'buffer', {}, { logger, reuploadRequest: reupload });
+  // RequestInit's type lacks `dispatcher`, which Node's fetch honours.
+  const options = dispatcher ? { options: { dispatcher } as RequestInit } : {};
+  const data = await downloadMediaMessage(message, 'buffer', options, { logger, reuploadRequest: reupload });
   return { data, mimetype: info.mimetype, filename: info.filename };
 }
