@@ -1,3 +1,4 @@
+import { SandboxNetwork } from '../../src/modules/sandbox/network/sandbox-network';
 import { waMessageIdFor } from '../../src/modules/messaging/wa-message-id';
 import { query } from '../helpers/db-query';
 import { sessionsApi } from '../helpers/sessions-api';
@@ -263,12 +264,15 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(at[6]! - at[0]!).toBeLessThan(3 * WINDOW_MS);
   });
 
-  it('with humanize on, shows "typing..." for a time in proportion to the text before each message, and leaves the chat gap', async () => {
+  it('with humanize on, marks what the contact sent read, shows "typing..." for a time in proportion to the text before each message, and leaves the chat gap', async () => {
     const api = sessionsApi(t);
     const humanize = { enabled: true, typingMsPerChar: 20, minTypingMs: 300, maxTypingMs: 1000, chatGapMs: 500 };
     await api.create('human', { config: { humanize } });
     await api.pair('human', '5511970000011');
     const to = '5511970001101';
+    // The contact wrote first: the answer reads it before typing.
+    const question = (await key(t.http.post('/api/sandbox/inbound')).send({ session: 'human', from: to, text: 'anyone there?' })).body.waMessageId as string;
+    await waitFor(async () => ((await key(t.http.get(`/api/sessions/human/messages?direction=inbound&chatId=${to}`))).body.items as unknown[]).length === 1, 'the question recorded');
     const short = await send('human', { to, type: 'text', text: 'hi' });
     const long = await send('human', { to, type: 'text', text: 'x'.repeat(100) });
     await waitForStatus(long.body.id, 'SENT');
@@ -290,6 +294,10 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
     expect(arrived[0]!).toBeGreaterThanOrEqual(at[1]!);
     expect(arrived[1]!).toBeGreaterThanOrEqual(at[3]!);
     expect(at[2]! - arrived[0]!).toBeGreaterThanOrEqual(500 - 50);
+    // Read before the first "typing...", once (the second message finds nothing unread).
+    const reads = t.app.get(SandboxNetwork).contactReads(to);
+    expect(reads.map((r) => [r.from, r.waMessageId])).toEqual([['5511970000011', question]]);
+    expect(Date.parse(reads[0]!.at)).toBeLessThanOrEqual(at[0]!);
   });
 
   it('shows a drain as a flow of its session while it types, and none once it is done (GET /api/flows, readiness)', async () => {

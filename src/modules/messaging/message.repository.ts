@@ -139,6 +139,25 @@ export class MessageRepository {
     return rows.map(toRecord);
   }
 
+  /**
+   * Received messages of a chat not marked read yet (oldest first), with the
+   * JID WhatsApp addressed them by (a read receipt goes back that way).
+   */
+  async unreadInbound(sessionId: string, chatId: string, limit: number): Promise<Array<{ id: string; waMessageId: string; chatJid: string }>> {
+    const rows = await this.prisma.message.findMany({
+      where: { sessionId, chatId, direction: 'INBOUND', status: 'RECEIVED', readAt: null, waMessageId: { not: null } },
+      orderBy: { seq: 'asc' },
+      take: limit,
+      select: { id: true, waMessageId: true, content: true },
+    });
+    return rows.map((r) => ({ id: r.id, waMessageId: r.waMessageId!, chatJid: ((r.content as { chatJid?: string } | null)?.chatJid ?? chatId) }));
+  }
+
+  /** Received messages this account marked read (their `readAt`). */
+  async markReadByUs(ids: string[], at: Date): Promise<void> {
+    if (ids.length) await this.prisma.message.updateMany({ where: { id: { in: ids }, readAt: null }, data: { readAt: at } });
+  }
+
   /** The stored file of a media message, or null. */
   async mediaFileOf(messageId: string): Promise<MediaFile | null> {
     const row = await this.prisma.media.findUnique({ where: { messageId } });

@@ -22,6 +22,8 @@ import { OutboundMedia } from '../media/outbound-media';
 const SEND_TIMEOUT_MS = 30_000;
 /** How soon a chat is asked for again when the rate limiter could not answer (Redis down). */
 const LIMITER_RETRY_MS = 1000;
+/** Received messages marked read in one receipt at most (older ones stay unread: a person scrolls too). */
+const UNREAD_MARKED_AT_ONCE = 100;
 /** Retry n waits RETRY_BASE_MS * 2^(n-1). */
 const RETRY_BASE_MS = 2000;
 
@@ -186,6 +188,25 @@ export class ChatDrains implements BeforeApplicationShutdown {
     }
   }
 
+  /**
+   * Like a person who answers: what the contact sent and nobody read yet is
+   * marked read before "typing...". One-to-one chats only (a group read
+   * receipt names each author, which the port does not carry). Cosmetic like
+   * the presence: a failure is logged, not a failed send.
+   */
+  private async readChat(channel: SessionChannel, message: MessageRecord): Promise<void> {
+    if (message.chatId.endsWith('@g.us')) return;
+    try {
+      const unread = await this.messages.unreadInbound(message.sessionId, message.chatId, UNREAD_MARKED_AT_ONCE);
+      if (!unread.length) return;
+      await channel.markRead(unread[0]!.chatJid, unread.map((m) => m.waMessageId));
+      await this.messages.markReadByUs(unread.map((m) => m.id), new Date());
+    } catch (error) {
+      if (error instanceof SessionNotReadyError) throw error;
+      this.logger.debug({ err: error }, 'marking the chat read failed: sending anyway');
+    }
+  }
+
   /** Waits `ms` (nothing when <= 0); shutdown ends every pause at once. */
   private pause(ms: number): Promise<void> {
     if (ms <= 0 || this.stopped) return Promise.resolve();
@@ -205,7 +226,10 @@ export class ChatDrains implements BeforeApplicationShutdown {
     const owner = this.config.INSTANCE_ID;
     let waMessageId: string;
     try {
-      if (humanize?.enabled) await this.typeLikeAPerson(channel, message, humanize);
+      if (humanize?.enabled) {
+        await this.readChat(channel, message);
+        await this.typeLikeAPerson(channel, message, humanize);
+      }
       const quoted = message.replyToId ? await this.quotedOf(message) : undefined;
       const content = await this.media.contentToSend(message);
       ({ waMessageId } = await withTimeout(

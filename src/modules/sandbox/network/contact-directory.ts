@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { ContactState } from './contact-state';
-import type { ContactMessage, ContactPresence } from './sandbox-network.types';
+import type { ContactMessage, ContactPresence, ContactReadReceipt } from './sandbox-network.types';
 
 /** What the directory needs from a contact (FakeContact fits; unit tests use a stand-in). */
 export interface DirectoryContact {
@@ -128,6 +128,16 @@ export class ContactDirectory<C extends DirectoryContact> {
   /** Records a chat state for `phone` (its state is created if needed, like a message's). */
   recordPresence(phone: string, presence: ContactPresence): void {
     this.stateOf(phone).recordPresence(presence);
+  }
+
+  /** Records a read receipt `phone` got for one of its messages. */
+  recordRead(phone: string, read: ContactReadReceipt): void {
+    this.stateOf(phone).recordRead(read);
+  }
+
+  /** The read receipts `phone` got, oldest first (`[]` when none, or forgotten). */
+  reads(phone: string): ContactReadReceipt[] {
+    return this.known.peek(phone)?.reads() ?? [];
   }
 
   /** The chat states `phone` saw, oldest first (`[]` when none, or forgotten). */

@@ -1,6 +1,6 @@
 import { initAuthCreds, type AuthenticationCreds, type proto } from '@whiskeysockets/baileys';
 import { MemorySignalKeyStore } from './memory-key-store';
-import type { ContactMedia, ContactMessage, ContactPresence } from './sandbox-network.types';
+import type { ContactMedia, ContactMessage, ContactPresence, ContactReadReceipt } from './sandbox-network.types';
 
 /** Sent messages kept for Baileys retry requests (`getMessage`). */
 const MAX_SENT_KEPT = 200;
@@ -18,6 +18,7 @@ export class ContactState {
   private authCreds: AuthenticationCreds | null = null;
   private readonly received: ContactMessage[] = [];
   private readonly chatStates: ContactPresence[] = [];
+  private readonly readReceipts: ContactReadReceipt[] = [];
 
   constructor(
     readonly phone: string,
@@ -68,6 +69,17 @@ export class ContactState {
   recordPresence(presence: ContactPresence): void {
     this.chatStates.push(presence);
     if (this.chatStates.length > this.maxMessages) this.chatStates.splice(0, this.chatStates.length - this.maxMessages);
+  }
+
+  /** Records a read receipt of one of the contact's messages, dropping the oldest beyond `maxMessages`. */
+  recordRead(read: ContactReadReceipt): void {
+    this.readReceipts.push(read);
+    if (this.readReceipts.length > this.maxMessages) this.readReceipts.splice(0, this.readReceipts.length - this.maxMessages);
+  }
+
+  /** The read receipts got, oldest first (a copy). */
+  reads(): ContactReadReceipt[] {
+    return this.readReceipts.map((r) => ({ ...r }));
   }
 
   /** The chat states seen, oldest first (a copy). */

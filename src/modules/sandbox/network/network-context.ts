@@ -57,6 +57,8 @@ export interface NetworkContext {
   wakeContact(account: Account): void;
   /** A device of `from` sent a chat state to `to` (typing...): recorded for `to` when it is a fake contact. */
   chatState(from: Account, to: Account, state: 'composing' | 'paused' | 'recording'): void;
+  /** A device of `from` sent `to` a read receipt for these messages: recorded for `to` when it is a fake contact. */
+  readReceipt(from: Account, to: Account, waMessageIds: string[]): void;
   /** Where clients upload and download media (the `media_conn` iq); null while the media server is not running. */
   mediaConn(): MediaConnInfo | null;
   /** Logs and counts the failure of background work (it must not become an unhandled rejection). */

@@ -23,6 +23,7 @@ import {
   DISCONNECT_CODES,
   type ContactMessage,
   type ContactPresence,
+  type ContactReadReceipt,
   type DisconnectCode,
   type InboundMessageInput,
   type PairingResult,
@@ -108,6 +109,11 @@ export class SandboxNetwork {
       wakeContact: (account) => this.wakeContact(account),
       chatState: (from, to, state) => {
         if (to.kind !== 'session') this.contacts.recordPresence(to.phone, { from: from.phone, state, at: new Date().toISOString() });
+      },
+      readReceipt: (from, to, ids) => {
+        if (to.kind === 'session') return;
+        const at = new Date().toISOString();
+        for (const waMessageId of ids) this.contacts.recordRead(to.phone, { from: from.phone, waMessageId, at });
       },
       backgroundFailed: (what, error) => this.backgroundFailed(what, error),
       mediaConn: () => (this.mediaAgents ? this.media.mediaConn : null),
@@ -317,6 +323,13 @@ export class SandboxNetwork {
     const normalized = normalizePhone(phone);
     if (!normalized) throw new ValidationError('phone must be 5-20 digits, optionally with a leading +', [{ field: 'phone', message: 'invalid phone number' }]);
     return this.contacts.presences(normalized);
+  }
+
+  /** The read receipts sessions sent the contact `phone` for its messages, oldest first. */
+  contactReads(phone: string): ContactReadReceipt[] {
+    const normalized = normalizePhone(phone);
+    if (!normalized) throw new ValidationError('phone must be 5-20 digits, optionally with a leading +', [{ field: 'phone', message: 'invalid phone number' }]);
+    return this.contacts.reads(normalized);
   }
 
   /** What the contact `phone` received, in arrival order (`[]` for a number that received nothing). */

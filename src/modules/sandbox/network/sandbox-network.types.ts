@@ -122,6 +122,16 @@ export interface ContactPresence {
   at: string;
 }
 
+/** A read receipt a session sent for a message a fake contact had sent it. */
+export interface ContactReadReceipt {
+  /** Phone number of the session that read it (digits). */
+  from: string;
+  /** The contact's message that was read. */
+  waMessageId: string;
+  /** ISO time the network relayed it. */
+  at: string;
+}
+
 export type DisconnectCode = 401 | 428 | 440 | 515;
 export const DISCONNECT_CODES: readonly DisconnectCode[] = [401, 428, 440, 515];
 

@@ -227,6 +227,7 @@ export class StanzaHandler {
     const account = target ? this.ctx.registry.resolve(target.user, target.server) : undefined;
     if (!account) return;
     this.ctx.counters.relayedReceipts++;
+    if (type === 'read') this.ctx.readReceipt(sender, account, [id, ...listedIds(node)]);
     const addressing = this.addressing.get(`${account.phone}/${id}`) ?? 'lid';
     const stanza: BinaryNode = {
       tag: 'receipt',
@@ -321,4 +322,10 @@ function privacySettings(): BinaryNode {
     ['calladd', 'all'],
   ];
   return { tag: 'privacy', attrs: {}, content: categories.map(([name, value]) => ({ tag: 'category', attrs: { name, value } })) };
+}
+
+/** The further ids of a receipt for several messages: `<list><item id=.../></list>`. */
+function listedIds(node: BinaryNode): string[] {
+  const list = children(node).find((c) => c.tag === 'list');
+  return list ? children(list).flatMap((item) => (item.tag === 'item' && item.attrs.id ? [item.attrs.id] : [])) : [];
 }
