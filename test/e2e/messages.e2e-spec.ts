@@ -323,13 +323,15 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
   it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {
     const scrape = (await t.http.get('/metrics')).text;
     const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(scrape)?.[1] ?? NaN);
-    const statuses = await query<{ status: string; n: string }>(t.env.databaseUrl, `SELECT status::text AS status, count(*) AS n FROM "Message" GROUP BY 1`);
+    const statuses = await query<{ status: string; n: string }>(t.env.databaseUrl, `SELECT status::text AS status, count(*) AS n FROM "Message" WHERE direction = 'OUTBOUND' GROUP BY 1`);
     const count = (status: string) => Number(statuses.find((r) => r.status === status)?.n ?? 0);
     const pending = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE status = 'PENDING'`);
     // Every message of this process so far was accepted here, and each SENT one was sent here.
     const sentAtLeast = count('SENT') + count('DELIVERED') + count('READ');
     expect(metric('zaphub_messages_total', '{direction="outbound",status="SENT"}')).toBe(sentAtLeast);
     expect(metric('zaphub_messages_total', '{direction="outbound",status="READ"}')).toBe(count('READ'));
+    const inbound = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "Message" WHERE direction = 'INBOUND'`);
+    expect(metric('zaphub_messages_total', '{direction="inbound",status="RECEIVED"}')).toBe(Number(inbound[0]!.n));
     expect(metric('zaphub_messages_total', '{direction="outbound",status="QUEUED"}')).toBe(statuses.reduce((sum, r) => sum + Number(r.n), 0));
     expect(metric('zaphub_messages_total', '{direction="outbound",status="CANCELED"}')).toBe(count('CANCELED'));
     expect(metric('zaphub_message_queue_items', '{status="PENDING"}')).toBe(Number(pending[0]!.n));
