@@ -35,7 +35,7 @@ import { classifyDisconnect } from './classify-disconnect';
 import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
-import { normalizeChatId, normalizeInboundMessage, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeInboundMessage, receiptOf, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 import { toBaileysContent, toQuotedMessage } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
@@ -170,16 +170,16 @@ export class BaileysConnection implements EngineConnection {
     });
     this.onEv('messages.update', (updates) => {
       for (const { key, update } of updates) {
-        const status = receiptStatusOf(update.status);
-        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status });
+        const receipt = receiptOf(key, receiptStatusOf(update.status));
+        if (receipt) this.emit(receipt);
       }
     });
     // Groups report receipts per participant: the first delivery / read of any
     // participant moves the message on (the consumer keeps statuses monotonic).
     this.onEv('message-receipt.update', (updates) => {
       for (const { key, receipt } of updates) {
-        const status = receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null;
-        if (status && key.fromMe && key.id && key.remoteJid) this.emit({ type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status });
+        const event = receiptOf(key, receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null);
+        if (event) this.emit(event);
       }
     });
     // Group metadata is cached for sends; any change invalidates it.

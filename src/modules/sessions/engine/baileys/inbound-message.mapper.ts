@@ -8,6 +8,7 @@ import {
   normalizeMessageContent,
   type proto,
   type WAMessage,
+  type WAMessageKey,
 } from '@whiskeysockets/baileys';
 import type { EngineEvent, InboundMessage } from '../whatsapp-engine.port';
 
@@ -150,8 +151,12 @@ type ReceiptEvent = Extract<EngineEvent, { type: 'receipt' }>;
  * messages.update: without this, such a delivery or read is lost.
  */
 export function receiptOfOwnUpsert(msg: WAMessage): ReceiptEvent | null {
-  const { key } = msg;
   const status = receiptStatusOf(msg.status);
-  if (!status || status === 'SENT' || !key.fromMe || !key.id || !key.remoteJid) return null;
+  return status === 'SENT' ? null : receiptOf(msg.key, status);
+}
+
+/** The receipt event of a status WhatsApp reports for one of our own messages (null for others' or no status). */
+export function receiptOf(key: WAMessageKey, status: ReceiptEvent['status'] | null): ReceiptEvent | null {
+  if (!status || !key.fromMe || !key.id || !key.remoteJid) return null;
   return { type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status };
 }
