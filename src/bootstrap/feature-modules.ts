@@ -1,5 +1,6 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import type { AppConfig } from '../config';
+import { CleanupModule } from '../modules/cleanup/cleanup.module';
 import { MessagingModule } from '../modules/messaging/messaging.module';
 import { SessionsModule } from '../modules/sessions/sessions.module';
 import { WebhooksModule } from '../modules/webhooks/webhooks.module';
@@ -18,6 +19,6 @@ export function featureModules(config: AppConfig): Array<Type | DynamicModule> {
     const { SandboxModule } = require('../modules/sandbox/sandbox.module') as typeof import('../modules/sandbox/sandbox.module');
     modules.push(SandboxModule.register(config));
   }
-  modules.push(SessionsModule.register(config), WebhooksModule.register(config), MessagingModule.register(config));
+  modules.push(SessionsModule.register(config), WebhooksModule.register(config), MessagingModule.register(config), CleanupModule.register(config));
   return modules;
 }

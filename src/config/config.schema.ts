@@ -1,3 +1,4 @@
+import { validateCronExpression } from 'cron';
 import { z } from 'zod';
 
 /**
@@ -35,7 +36,9 @@ const APP_ROLES = ['all', 'api', 'worker'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const cron = z
   .string()
-  .regex(/^(\S+\s+){4,5}\S+$/, { message: 'must be a cron expression with 5 or 6 fields' });
+  .regex(/^(\S+\s+){4,5}\S+$/, { message: 'must be a cron expression with 5 or 6 fields', abort: true })
+  // Field values too (`99 * * * *` would otherwise fail the boot with a stack trace, not one line).
+  .refine((v) => validateCronExpression(v).valid, { message: 'is not a valid cron expression (e.g. */30 * * * *)' });
 
 /**
  * Values copied from examples and templates that must never protect a real
@@ -191,6 +194,14 @@ export const baseConfigSchema = z.object({
   PROCESSED_RETENTION_MINUTES: int(1).default(60),
   HISTORY_RETENTION_DAYS: int(1).default(7),
   CLEANUP_PROCESSED_CRON: cron.default('*/30 * * * *'),
+  /** Schedules of the other cleanup jobs (cron, evaluated in UTC); expire-pending also runs once at boot. */
+  CLEANUP_EXPIRE_PENDING_CRON: cron.default('*/30 * * * *'),
+  CLEANUP_HISTORY_CRON: cron.default('0 3 * * *'),
+  CLEANUP_JOBS_CRON: cron.default('0 * * * *'),
+  CLEANUP_FLOWS_CRON: cron.default('*/10 * * * *'),
+  CLEANUP_SUMMARY_CRON: cron.default('*/15 * * * *'),
+  /** Rows one cleanup DELETE statement removes at most (the jobs loop until a batch comes back short). */
+  CLEANUP_BATCH_SIZE: int(100, 100_000).default(5000),
   FLOW_TTL_MS: int(1000).default(300_000),
 
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),

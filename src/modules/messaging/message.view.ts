@@ -1,8 +1,14 @@
 import type { MessageRecord } from './message.repository';
 import type { MessageView } from './messages.dto';
 
+/** What a Message view is built from: a full record, or the columns a bulk statement returns. */
+export type MessageViewSource = Pick<
+  MessageRecord,
+  'id' | 'sessionName' | 'chatId' | 'direction' | 'type' | 'status' | 'text' | 'attempts' | 'error' | 'waMessageId' | 'createdAt' | 'sentAt' | 'deliveredAt' | 'readAt'
+>;
+
 /** The API's Message (and the data of message.* events). */
-export function toMessageView(m: MessageRecord): MessageView {
+export function toMessageView(m: MessageViewSource): MessageView {
   return {
     id: m.id,
     session: m.sessionName,

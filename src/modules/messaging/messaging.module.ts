@@ -11,6 +11,7 @@ import { MessagesController } from './messages.controller';
 import { MessagesService } from './messages.service';
 import { MessagingMetrics } from './messaging-metrics';
 import { ChatDrains } from './outbox/chat-drains';
+import { MessageExpiry } from './outbox/message-expiry.service';
 import { OutboxHints } from './outbox/outbox-hints';
 import { OutboxKicks } from './outbox/outbox-kicks';
 import { OutboxRepository } from './outbox/outbox.repository';
@@ -31,8 +32,11 @@ export class MessagingModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: MessagingModule,
+      // Global so cleanup can reach MessageExpiry, the one thing it exports.
+      global: true,
       controllers: [MessagesController, FlowsController],
-      providers: [FlowTracker, MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
+      exports: [MessageExpiry],
+      providers: [FlowTracker, MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, MessageExpiry, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
     };
   }
 }

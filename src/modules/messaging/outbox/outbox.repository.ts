@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
 import { toRecord, type MessageRecord } from '../message.repository';
+import type { MessageViewSource } from '../message.view';
 import { waMessageIdFor } from '../wa-message-id';
 
 const WITH_SESSION = { session: { select: { name: true } } } as const;
@@ -20,6 +21,9 @@ export type HeadClaim =
   /** The head waits for its retry time: the chat waits with it (order). */
   | { kind: 'later'; at: Date }
   | { kind: 'claimed'; item: ClaimedItem; message: MessageRecord };
+
+/** A message the expiry just moved to EXPIRED: what its message.expired event is built from. */
+export type ExpiredMessage = MessageViewSource & { sessionId: string };
 
 export type CancelResult = { kind: 'canceled'; message: MessageRecord } | { kind: 'conflict'; status: string; reason: string } | { kind: 'missing' };
 export type RequeueResult = { kind: 'requeued'; message: MessageRecord } | { kind: 'conflict'; status: string } | { kind: 'missing' };
@@ -118,6 +122,34 @@ export class OutboxRepository {
         WHERE "status" IN ('PENDING', 'PROCESSING') GROUP BY "sessionId" HAVING count(*) > ${threshold}
       ) q JOIN "Session" s ON s."id" = q."sessionId"`;
     return rows.map((r) => ({ sessionId: r.sessionId, name: r.name, pending: Number(r.pending) }));
+  }
+
+  /**
+   * Up to `limit` messages still QUEUED whose outbox row has been PENDING
+   * since before `before` (acceptance time): the row FAILED with `error`, the
+   * message EXPIRED with it, inside `tx` (the caller appends the events). Rows
+   * or messages locked right now (a drain claiming the chat's head, a cancel, a
+   * requeue) are skipped: the next run sees them again if they still wait.
+   * One statement; index (status, createdAt).
+   */
+  async expirePending(tx: DbTransaction, before: Date, limit: number, error: string, now: Date): Promise<ExpiredMessage[]> {
+    return dbClient(this.prisma, tx).$queryRaw<ExpiredMessage[]>`
+      WITH picked AS (
+        SELECT q."id", q."messageId" FROM "MessageQueueItem" q JOIN "Message" m ON m."id" = q."messageId"
+        WHERE q."status" = 'PENDING' AND q."createdAt" < ${before} AND m."status" = 'QUEUED'
+        ORDER BY q."createdAt"
+        LIMIT ${limit}
+        FOR UPDATE OF q, m SKIP LOCKED
+      ), failed AS (
+        UPDATE "MessageQueueItem" q SET "status" = 'FAILED', "lastError" = ${error}, "updatedAt" = ${now}
+        FROM picked WHERE q."id" = picked."id" RETURNING q."messageId"
+      )
+      UPDATE "Message" m SET "status" = 'EXPIRED', "error" = ${error}, "updatedAt" = ${now}
+      FROM failed, "Session" s
+      WHERE m."id" = failed."messageId" AND s."id" = m."sessionId"
+      RETURNING m."id"::text AS "id", m."sessionId"::text AS "sessionId", s."name" AS "sessionName", m."chatId",
+        lower(m."direction"::text) AS "direction", m."type", m."status"::text AS "status", m."text", m."attempts", m."error",
+        m."waMessageId", m."createdAt", m."sentAt", m."deliveredAt", m."readAt"`;
   }
 
   /** PROCESSING rows locked before `lockedBefore` (their worker died or hung): back to PENDING. */

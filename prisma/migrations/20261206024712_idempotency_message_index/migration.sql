@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "IdempotencyKey_messageId_idx" ON "IdempotencyKey"("messageId");
