@@ -89,7 +89,8 @@
 // over the first measured ZapHub ingest round and the timed end-to-end phase: top packages and
 // functions emitted, the .cpuprofile written to the temp dir; wall-clock sampling, so on a
 // saturated machine time the process spent preempted shows up in the frame it stopped in, often
-// a socket write), BENCH_ONLY=raw (stop after the raw Baileys ceiling: for tuning it).
+// a socket write), BENCH_ONLY=raw (stop after the raw Baileys ceiling: for tuning it), BENCH_ONLY=ingest (only the
+// raw PostgreSQL ceiling and the ingest phase: for tuning the accept path).
 //
 // Figures also printed: "other load" is the machine's busy time that none of the measured
 // processes used (another developer's tests on a shared machine, the kernel, PostgreSQL's
@@ -609,7 +610,7 @@ async function main() {
     };
 
     // --------------------------------------------------------------- ceiling: raw Baileys
-    {
+    if (process.env.BENCH_ONLY !== 'ingest') {
       const raw = await spawn('raw-child');
       const usage = new CpuMeter({ rawChild: raw.child.pid, sandboxChild: sandbox.child.pid });
       const paired = await raw.ask('pair', { wsUrl: info.wsUrl, rootKey: info.rootKey, controlUrl: info.controlUrl, S, C });
@@ -837,6 +838,10 @@ async function main() {
         note: 'sessions created with start:false (nothing drains); bare route = a trivial controller mounted in the same Nest app (same middleware, guard, pipe, filter), no database',
       });
       warn(`ingest: ZapHub ${zaphub.requestsPerSecond}/s (p99 ${zaphub.latencyMs.p99} ms) vs bare route ${bare.requestsPerSecond}/s (p99 ${bare.latencyMs.p99} ms); ${acceptedAll} ingest messages deleted with their sessions in ${deleteMs} ms`);
+    }
+    if (process.env.BENCH_ONLY === 'ingest') {
+      if (problems.length) throw new Error(`verification failed:\n  ${problems.join('\n  ')}`);
+      return;
     }
 
     // -------------------------------------------------------------------- 2. end to end

@@ -321,16 +321,32 @@ describe('outbound messages (sandbox, real Baileys, PostgreSQL, Redis)', () => {
   });
 
   it('reports what it did in /metrics: messages by status, the outbox rows and the send duration', async () => {
-    const scrape = (await t.http.get('/metrics')).text;
-    const metric = (name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(scrape)?.[1] ?? NaN);
-    const statuses = await query<{ status: string; n: string }>(t.env.databaseUrl, `SELECT status::text AS status, count(*) AS n FROM "Message" WHERE direction = 'OUTBOUND' GROUP BY 1`);
+    // A message of a session that does not run waits PENDING: the oldest-pending gauge has one to age
+    // (the gauges read PostgreSQL through a 5 s cache: wait for a scrape that shows it).
+    await sessionsApi(t).create('metrics-idle', { start: false });
+    expect((await send('metrics-idle', { to: '5511970000399', type: 'text', text: 'waits' })).status).toBe(202);
+    const valueIn = (text: string, name: string, labels = '') => Number(new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const rows = async () => ({
+      statuses: await query<{ status: string; n: string }>(t.env.databaseUrl, `SELECT status::text AS status, count(*) AS n FROM "Message" WHERE direction = 'OUTBOUND' GROUP BY 1 ORDER BY 1`),
+      inbound: await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "Message" WHERE direction = 'INBOUND'`),
+      pending: await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE status = 'PENDING'`),
+    });
+    // Receipts of earlier tests' messages still arrive: compare a scrape with the rows as they were
+    // both before and after it.
+    const { scrape, statuses, inbound, pending } = await waitFor(async () => {
+      const before = await rows();
+      const text = (await t.http.get('/metrics')).text;
+      const after = await rows();
+      const steady = JSON.stringify(before) === JSON.stringify(after);
+      const fresh = valueIn(text, 'zaphub_message_queue_items', '{status="PENDING"}') === Number(after.pending[0]!.n);
+      return steady && fresh && valueIn(text, 'zaphub_message_queue_oldest_pending_age_seconds') > 0 ? { scrape: text, ...after } : null;
+    }, 'a scrape with a pending message, rows unchanged around it');
+    const metric = (name: string, labels = '') => valueIn(scrape, name, labels);
     const count = (status: string) => Number(statuses.find((r) => r.status === status)?.n ?? 0);
-    const pending = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "MessageQueueItem" WHERE status = 'PENDING'`);
     // Every message of this process so far was accepted here, and each SENT one was sent here.
     const sentAtLeast = count('SENT') + count('DELIVERED') + count('READ');
     expect(metric('zaphub_messages_total', '{direction="outbound",status="SENT"}')).toBe(sentAtLeast);
     expect(metric('zaphub_messages_total', '{direction="outbound",status="READ"}')).toBe(count('READ'));
-    const inbound = await query<{ n: string }>(t.env.databaseUrl, `SELECT count(*) AS n FROM "Message" WHERE direction = 'INBOUND'`);
     expect(metric('zaphub_messages_total', '{direction="inbound",status="RECEIVED"}')).toBe(Number(inbound[0]!.n));
     expect(metric('zaphub_messages_total', '{direction="outbound",status="QUEUED"}')).toBe(statuses.reduce((sum, r) => sum + Number(r.n), 0));
     expect(metric('zaphub_messages_total', '{direction="outbound",status="CANCELED"}')).toBe(count('CANCELED'));

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client';
 import { PrismaService } from '../../infra/prisma/prisma.service';
-import { dbClient, type DbTransaction } from '../../infra/prisma/transaction';
 import type { OutboundContent } from '../sessions/engine/whatsapp-engine.port';
 import { isStoredMedia, type StoredContent } from './media/media-content';
 import type { MessageDirection, MessageStatus } from './messages.dto';
@@ -28,16 +27,26 @@ export interface MessageRecord {
   readAt: Date | null;
 }
 
-export interface NewOutboundMessage {
+/** What one accept statement writes: the message, its outbox row, its file and its Idempotency-Key. */
+export interface AcceptedOutbound {
   id: string;
-  sessionId: string;
+  /** The session by name: the statement finds it (visible, locked FOR SHARE) itself. */
+  sessionName: string;
   chatId: string;
   type: string;
   text: string | null;
   content: StoredContent;
   replyToId: string | null;
-  /** The file of a media message given as base64, stored with it. */
   file?: MediaFile;
+  /** The acceptance time: the row's createdAt, so the view built before the statement is the row's. */
+  at: Date;
+  idempotency?: { key: string; requestHash: string; response: unknown; expiredBefore: Date };
+}
+
+/** `sessionId` null: no such visible session. `created` false: the Idempotency-Key is taken (nothing written). */
+export interface AcceptResult {
+  sessionId: string | null;
+  created: boolean;
 }
 
 /** A media file as the Media table keeps it. */
@@ -63,48 +72,53 @@ const WITH_SESSION = { session: { select: { name: true } } } as const;
 export class MessageRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** The Message (QUEUED) and its outbox row (PENDING), inside the caller's transaction. */
-  async createOutbound(tx: DbTransaction, message: NewOutboundMessage): Promise<MessageRecord> {
-    const db = dbClient(this.prisma, tx);
-    const row = await db.message.create({
-      data: {
-        id: message.id,
-        sessionId: message.sessionId,
-        chatId: message.chatId,
-        direction: 'OUTBOUND',
-        type: message.type,
-        status: 'QUEUED',
-        text: message.text,
-        content: message.content as unknown as Prisma.InputJsonValue,
-        replyToId: message.replyToId,
-        queueItem: { create: { sessionId: message.sessionId, chatId: message.chatId } },
-        ...(message.file ? { media: { create: { ...message.file, data: new Uint8Array(message.file.data) } } } : {}),
-      },
-      include: WITH_SESSION,
-    });
-    return toRecord(row);
-  }
-
   /**
-   * Takes an Idempotency-Key for a new message, inside the transaction that
-   * creates it. A key still live (younger than `expiredBefore`) is not taken:
-   * false. A concurrent request with the same key waits on the unique index
-   * until this transaction ends, then finds the key taken. An expired key is
-   * taken over.
+   * Accepts an outbound message in ONE statement (autocommit, no interactive
+   * transaction: the accept route's cost is this round trip): the session,
+   * found by name and locked FOR SHARE (a DELETE, which cancels what it finds
+   * queued, waits for this statement, and a deleted session accepts nothing),
+   * the Idempotency-Key when given, the Message (QUEUED), its outbox row
+   * (PENDING) and its file. The key goes first and everything else selects
+   * from it: a key taken by another request (one still running waits on the
+   * unique index until it ends) writes nothing. The foreign keys between the
+   * rows are checked at the end of the statement, when all of them exist.
+   * The Session table belongs to the sessions module; this statement only
+   * reads and share-locks its row, as `SessionsService.lockVisible` does.
    */
-  async claimIdempotencyKey(
-    tx: DbTransaction,
-    key: { sessionId: string; key: string; requestHash: string; messageId: string; response: unknown },
-    expiredBefore: Date,
-  ): Promise<boolean> {
-    const rows = await dbClient(this.prisma, tx).$queryRaw<Array<{ key: string }>>`
-      INSERT INTO "IdempotencyKey" ("sessionId", "key", "requestHash", "messageId", "response", "createdAt")
-      VALUES (${key.sessionId}::uuid, ${key.key}, ${key.requestHash}, ${key.messageId}::uuid, ${JSON.stringify(key.response)}::jsonb, ${new Date()})
-      ON CONFLICT ("sessionId", "key") DO UPDATE SET
-        "requestHash" = EXCLUDED."requestHash", "messageId" = EXCLUDED."messageId", "response" = EXCLUDED."response", "createdAt" = EXCLUDED."createdAt"
-      WHERE "IdempotencyKey"."createdAt" < ${expiredBefore}
-      RETURNING "key"`;
-    return rows.length > 0;
+  async accept(m: AcceptedOutbound): Promise<AcceptResult> {
+    const key = m.idempotency;
+    const parent = key
+      ? Prisma.sql`k AS (
+          INSERT INTO "IdempotencyKey" ("sessionId", "key", "requestHash", "messageId", "response", "createdAt")
+          SELECT s."id", ${key.key}, ${key.requestHash}, ${m.id}::uuid, ${JSON.stringify(key.response)}::jsonb, ${m.at} FROM s
+          ON CONFLICT ("sessionId", "key") DO UPDATE SET
+            "requestHash" = EXCLUDED."requestHash", "messageId" = EXCLUDED."messageId", "response" = EXCLUDED."response", "createdAt" = EXCLUDED."createdAt"
+          WHERE "IdempotencyKey"."createdAt" < ${key.expiredBefore}
+          RETURNING "sessionId" AS "id"
+        ),`
+      : Prisma.sql`k AS (SELECT "id" FROM s),`;
+    const file = m.file
+      ? Prisma.sql`, f AS (
+          INSERT INTO "Media" ("messageId", "mimetype", "filename", "size", "sha256", "data", "createdAt")
+          SELECT msg."id", ${m.file.mimetype}, ${m.file.filename}, ${m.file.size}, ${m.file.sha256}, ${new Uint8Array(m.file.data)}, ${m.at} FROM msg
+          RETURNING 1
+        )`
+      : Prisma.empty;
+    const rows = await this.prisma.$queryRaw<Array<{ sessionId: string; created: boolean }>>`
+      WITH s AS (SELECT "id" FROM "Session" WHERE "name" = ${m.sessionName} AND "deletedAt" IS NULL FOR SHARE),
+      ${parent}
+      msg AS (
+        INSERT INTO "Message" ("id", "sessionId", "chatId", "direction", "type", "status", "text", "content", "replyToId", "createdAt", "updatedAt")
+        SELECT ${m.id}::uuid, k."id", ${m.chatId}, 'OUTBOUND', ${m.type}, 'QUEUED', ${m.text}, ${JSON.stringify(m.content)}::jsonb, ${m.replyToId}::uuid, ${m.at}, ${m.at} FROM k
+        RETURNING "id", "sessionId"
+      ), q AS (
+        INSERT INTO "MessageQueueItem" ("id", "sessionId", "chatId", "messageId", "availableAt", "createdAt", "updatedAt")
+        SELECT gen_random_uuid(), msg."sessionId", ${m.chatId}, msg."id", ${m.at}, ${m.at}, ${m.at} FROM msg
+        RETURNING 1
+      )${file}
+      SELECT s."id"::text AS "sessionId", EXISTS (SELECT 1 FROM q) AS "created" FROM s`;
+    const row = rows[0];
+    return row ? { sessionId: row.sessionId, created: row.created } : { sessionId: null, created: false };
   }
 
   async findIdempotencyKey(sessionId: string, key: string): Promise<{ requestHash: string; response: unknown; createdAt: Date } | null> {

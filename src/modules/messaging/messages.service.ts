@@ -21,9 +21,6 @@ import { waMessageIdFor } from './wa-message-id';
 /** How long an Idempotency-Key answers with its first response. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
-/** Thrown inside the accepting transaction when the key is taken: rolls the new message back. */
-class KeyTaken extends Error {}
-
 /**
  * Outbound messages: accepted durably (the Message, its outbox row and the
  * Idempotency-Key in one transaction, then a hint to the session's owner),
@@ -58,53 +55,47 @@ export class MessagesService implements OnModuleInit {
   async send(sessionName: string, body: SendMessageDto, idempotencyKey?: string): Promise<MessageView> {
     const checked = checkMessageRequest(body, { mediaMaxBytes: this.config.MEDIA_MAX_BYTES });
     if (!checked.ok) throw new ValidationError('Invalid message', checked.errors);
-    const sessionId = await this.sessions.idOf(sessionName);
     const hash = idempotencyKey === undefined ? null : requestHash(body);
-    if (idempotencyKey !== undefined && hash !== null) {
+    // The session's id is looked up first only when something must be read before the accept (a
+    // repeat's first response, a quoted or reacted-to message); a plain send finds the session
+    // in its one accept statement.
+    const sessionId = hash !== null || body.replyTo !== undefined || checked.content.type === 'reaction' ? await this.sessions.idOf(sessionName) : null;
+    if (idempotencyKey !== undefined && hash !== null && sessionId !== null) {
       // A repeat answers before anything else is looked at (the first request passed the same checks).
       const replay = await this.replay(sessionId, idempotencyKey, hash);
       if (replay) return replay;
     }
     const { content, file } = await this.resolve(sessionId, checked.chatId, checked.content);
-    if (body.replyTo !== undefined) await this.requireInSession(sessionId, body.replyTo, 'replyTo');
+    if (body.replyTo !== undefined && sessionId !== null) await this.requireInSession(sessionId, body.replyTo, 'replyTo');
     const id = randomUUID();
-    try {
-      return await this.transactions.run(async (tx) => {
-        // Not deleted meanwhile, and not deleted before this commits (a DELETE cancels what it finds queued).
-        await this.sessions.lockVisible(tx, sessionId, sessionName);
-        const created = await this.messages.createOutbound(tx, {
-          id,
-          sessionId,
-          chatId: checked.chatId,
-          type: body.type,
-          text: content.type === 'text' ? content.text : 'caption' in content ? (content.caption ?? null) : null,
-          content,
-          replyToId: body.replyTo ?? null,
-          ...(file ? { file } : {}),
-        });
-        const view = toMessageView(created);
-        if (idempotencyKey !== undefined && hash !== null) {
-          const taken = !(await this.messages.claimIdempotencyKey(
-            tx,
-            { sessionId, key: idempotencyKey, requestHash: hash, messageId: id, response: view },
-            new Date(Date.now() - IDEMPOTENCY_TTL_MS),
-          ));
-          if (taken) throw new KeyTaken();
-        }
-        afterCommit(tx, () => {
-          this.metrics.outbound('QUEUED');
-          return this.hints.chatPending({ sessionId, chatId: checked.chatId });
-        });
-        return view;
-      });
-    } catch (error) {
+    const at = new Date();
+    const text = content.type === 'text' ? content.text : 'caption' in content ? (content.caption ?? null) : null;
+    // The view is built before the row exists: the statement stores exactly these values.
+    const view = queuedView({ id, sessionName, chatId: checked.chatId, type: body.type, text, at });
+    const result = await this.messages.accept({
+      id,
+      sessionName,
+      chatId: checked.chatId,
+      type: body.type,
+      text,
+      content,
+      replyToId: body.replyTo ?? null,
+      at,
+      ...(file ? { file } : {}),
+      ...(idempotencyKey !== undefined && hash !== null
+        ? { idempotency: { key: idempotencyKey, requestHash: hash, response: view, expiredBefore: new Date(at.getTime() - IDEMPOTENCY_TTL_MS) } }
+        : {}),
+    });
+    if (result.sessionId === null) throw new NotFoundError(`Session "${sessionName}" not found`);
+    if (!result.created) {
       // A concurrent request with the same key committed first: answer as a repeat.
-      if (error instanceof KeyTaken && idempotencyKey !== undefined && hash !== null) {
-        const replay = await this.replay(sessionId, idempotencyKey, hash);
-        if (replay) return replay;
-      }
-      throw error;
+      const replay = idempotencyKey !== undefined && hash !== null ? await this.replay(result.sessionId, idempotencyKey, hash) : null;
+      if (replay) return replay;
+      throw new ConflictError('This Idempotency-Key is in use by a request that has not finished; try again');
     }
+    this.metrics.outbound('QUEUED');
+    await this.hints.chatPending({ sessionId: result.sessionId, chatId: checked.chatId });
+    return view;
   }
 
   async get(id: string): Promise<MessageView> {
@@ -159,7 +150,7 @@ export class MessagesService implements OnModuleInit {
    * media URL must pass the SSRF guard now (400 when refused, 503 when DNS
    * does not answer), and base64 bytes go to the Media table.
    */
-  private async resolve(sessionId: string, chatId: string, content: RequestedContent): Promise<{ content: StoredContent; file?: MediaFile }> {
+  private async resolve(sessionId: string | null, chatId: string, content: RequestedContent): Promise<{ content: StoredContent; file?: MediaFile }> {
     if ('source' in content) {
       if ('url' in content.source) {
         await this.guard.assertAllowed(content.source.url, 'media.url');
@@ -170,6 +161,7 @@ export class MessagesService implements OnModuleInit {
       return { content: toStoredMedia(content), file };
     }
     if (content.type !== 'reaction') return { content };
+    if (sessionId === null) throw new Error('a reaction is resolved with its session id (send() looks it up first)');
     const target = await this.requireInSession(sessionId, content.targetMessageId, 'reaction.messageId');
     if (target.chatId !== chatId) {
       throw new ValidationError('Invalid message', [{ field: 'reaction.messageId', message: `the message reacted to is in another chat (${target.chatId}): send the reaction to that chat` }]);
@@ -186,4 +178,24 @@ export class MessagesService implements OnModuleInit {
     if (!message) throw new ValidationError('Invalid message', [{ field, message: `${field} is not a message of this session` }]);
     return message;
   }
+}
+
+/** The view of a message just accepted: what the accept statement stores for it. */
+function queuedView(m: { id: string; sessionName: string; chatId: string; type: string; text: string | null; at: Date }): MessageView {
+  return toMessageView({
+    id: m.id,
+    sessionName: m.sessionName,
+    chatId: m.chatId,
+    direction: 'outbound',
+    type: m.type,
+    status: 'QUEUED',
+    text: m.text,
+    attempts: 0,
+    error: null,
+    waMessageId: null,
+    createdAt: m.at,
+    sentAt: null,
+    deliveredAt: null,
+    readAt: null,
+  });
 }
