@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the command-line tools the test suite needs are installed:
-# promtool, for `promtool check metrics` on /metrics (test/e2e/metrics.e2e-spec.ts).
+# promtool, for `promtool check metrics` on /metrics (test/e2e/metrics.e2e-spec.ts)
+# and `promtool check rules` / `promtool test rules` on deploy/prometheus/
+# (test/integration/observability.int-spec.ts). The OpenAPI tools (redocly,
+# openapi-typescript) are npm devDependencies and need nothing here.
 # Debian ships promtool only inside the `prometheus` package (~19 MB download,
 # ~96 MB installed); no smaller package provides it. Its server is not started
 # on machines without an init system, and nothing here starts it.

@@ -1,13 +1,13 @@
 import type { DynamicModule, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { createValidationPipe } from '../common/pipes/validation.pipe';
 import type { AppConfig } from '../config';
 import { featureModules } from './feature-modules';
+import { setupOpenApi } from './openapi';
 
 /**
  * Builds the HTTP application (not yet listening): body limits, helmet,
@@ -36,20 +36,4 @@ export async function createApp(
   setupOpenApi(app);
   await app.init();
   return app;
-}
-
-function setupOpenApi(app: NestExpressApplication): void {
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('ZapHub')
-      .setDescription(
-        'Multi-session WhatsApp gateway. Every /api route needs the X-Api-Key header. Errors are JSON: ' +
-          '{statusCode, error, message, details?, requestId}.',
-      )
-      .setVersion('0.1.0')
-      .addApiKey({ type: 'apiKey', name: 'X-Api-Key', in: 'header' }, 'api-key')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', useGlobalPrefix: false });
 }

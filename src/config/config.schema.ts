@@ -153,6 +153,8 @@ export const baseConfigSchema = z.object({
   SANDBOX_URL: url(['ws:', 'wss:']).optional(),
   /** Base64 test root public key printed by `npm run sandbox`. */
   SANDBOX_ROOT_KEY: z.string().regex(/^[A-Za-z0-9+/]+=*$/, { message: 'must be base64' }).optional(),
+  /** Base64 of the PEM of an external sandbox's media CA (printed by `npm run sandbox`); a PEM as is is accepted too. */
+  SANDBOX_MEDIA_CA: z.string().min(1).optional(),
   /** Delay before a fake contact sends the delivery receipt of what it received. */
   SANDBOX_DELIVERY_RECEIPT_MS: int(0, 600_000).default(100),
   /** Delay (after delivery) before a fake contact sends the read receipt. */
@@ -180,10 +182,12 @@ export const baseConfigSchema = z.object({
   MESSAGE_RECONCILE_INTERVAL_MS: int(200, 600_000).default(5000),
   /** Above this many pending messages a session logs a warning (once per crossing); nothing is refused. */
   WARN_PENDING_PER_SESSION: int(1).default(500),
-  /** Largest media file sent (bytes): a base64 body or a URL download larger than this is refused. */
+  /** Largest media file (bytes): a base64 body or a URL download larger than this is refused; a received file larger than this is not kept (FAILED). */
   MEDIA_MAX_BYTES: int(1, 2 ** 31 - 1).default(16 * 1024 * 1024),
   /** How long downloading a media URL may take before the attempt fails (and is retried). */
   MEDIA_FETCH_TIMEOUT_MS: int(100, 600_000).default(30_000),
+  /** Directory of received media files (the local-disk media storage); shared by every replica when there are several. */
+  MEDIA_DIR: z.string().min(1).default('./data/media'),
   HUMANIZE_ENABLED: bool.default(true),
   HUMANIZE_TYPING_MS_PER_CHAR: int(0).default(40),
   HUMANIZE_MIN_TYPING_MS: int(0).default(800),
@@ -232,6 +236,8 @@ export const baseConfigSchema = z.object({
   QUEUE_MESSAGE_STATUS_ATTEMPTS: int(1, 100).default(3),
   QUEUE_WEBHOOK_DELIVERY_CONCURRENCY: int(1, 1000).default(16),
   QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY: int(1, 1000).default(1),
+  QUEUE_MEDIA_DOWNLOAD_CONCURRENCY: int(1, 1000).default(4),
+  QUEUE_MEDIA_DOWNLOAD_ATTEMPTS: int(1, 100).default(5),
 });
 type BaseConfig = z.infer<typeof baseConfigSchema>;
 

@@ -24,11 +24,11 @@ describe('HTTP basics', () => {
     expect(res.body).toMatchObject({ statusCode: 401, error: 'Unauthorized' });
   });
 
-  it('lists the seven queues with the API key', async () => {
+  it('lists the queues with the API key (the seven of the contract and media-download)', async () => {
     const res = await t.http.get('/api/queues').set('X-Api-Key', t.apiKey);
     expect(res.status).toBe(200);
     expect(res.body.map((q: { name: string }) => q.name).sort()).toEqual(
-      ['maintenance-cleanup', 'message-receive', 'message-send', 'message-status', 'session-close', 'session-init', 'webhook-delivery'],
+      ['maintenance-cleanup', 'media-download', 'message-receive', 'message-send', 'message-status', 'session-close', 'session-init', 'webhook-delivery'],
     );
   });
 });

@@ -68,7 +68,7 @@ describe('GET /metrics', () => {
 
   it('exports zaphub_queue_jobs for every queue and state', () => {
     const samples = parse(text).filter((s) => s.name === 'zaphub_queue_jobs');
-    const queues = ['session-init', 'session-close', 'message-send', 'message-receive', 'message-status', 'webhook-delivery', 'maintenance-cleanup'];
+    const queues = ['session-init', 'session-close', 'message-send', 'message-receive', 'message-status', 'webhook-delivery', 'maintenance-cleanup', 'media-download'];
     const states = ['waiting', 'active', 'delayed', 'completed', 'failed'];
     expect(samples.map((s) => `${s.labels.queue}/${s.labels.state}`).sort()).toEqual(
       queues.flatMap((q) => states.map((s) => `${q}/${s}`)).sort(),

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import IORedis from 'ioredis';
 import { Client } from 'pg';
 import { parseConfig, type AppConfig } from '../../src/config';
@@ -54,6 +57,7 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
   url.pathname = `/${dbName}`;
   const databaseUrl = url.toString();
   const redisPrefix = `zaphub-test-${suffix}`;
+  const mediaDir = path.join(os.tmpdir(), `zaphub-media-${suffix}`);
   const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: databaseUrl,
@@ -63,6 +67,8 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PORT: '0',
     HOST: '127.0.0.1',
+    // Received media files of this test file (removed with it), never the working tree's ./data.
+    MEDIA_DIR: mediaDir,
     ...overrides,
   };
   return {
@@ -73,6 +79,9 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     async cleanup() {
       await admin((client) => client.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
       await deleteRedisKeys(redisPrefix);
+      // The owner queues' copies of this file's workers (queuePrefix: <prefix>-owner-<instance>).
+      await deleteRedisKeys(`${redisPrefix}-owner-*`);
+      await rm(mediaDir, { recursive: true, force: true });
     },
   };
 }

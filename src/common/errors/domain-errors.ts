@@ -10,6 +10,8 @@ export interface ErrorDetail {
 
 export abstract class DomainError extends Error {
   abstract readonly statusCode: number;
+  /** Fields a route's contract adds to the error body (e.g. `status` of GET /api/media/:id); never overrides the standard ones. */
+  readonly bodyFields?: Record<string, string>;
   constructor(
     message: string,
     readonly details?: ErrorDetail[],
@@ -30,6 +32,10 @@ export class NotFoundError extends DomainError {
 }
 export class ConflictError extends DomainError {
   readonly statusCode = 409;
+}
+/** The resource existed and is gone for good (e.g. a media file pruned with its history). */
+export class GoneError extends DomainError {
+  readonly statusCode = 410;
 }
 /** Same idempotency key with a different body, and similar semantic mismatches. */
 export class UnprocessableError extends DomainError {

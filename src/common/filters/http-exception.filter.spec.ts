@@ -2,7 +2,7 @@ import { Controller, Get, Module, ServiceUnavailableException } from '@nestjs/co
 import { NestFactory } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import { Prisma } from '../../generated/prisma/client';
-import { DatabaseUnavailableError, ServiceUnavailableError, ValidationError } from '../errors/domain-errors';
+import { ConflictError, DatabaseUnavailableError, GoneError, ServiceUnavailableError, ValidationError } from '../errors/domain-errors';
 import { HttpExceptionFilter } from './http-exception.filter';
 
 /**
@@ -42,6 +42,14 @@ class ThrowingController {
   }
   @Get('bug') bug() {
     throw new Error('secret internals at /app/src/x.ts:1:1');
+  }
+  @Get('gone') gone() {
+    throw new (class extends GoneError {
+      override readonly bodyFields = { status: 'FAILED', statusCode: 'not this' };
+    })('The media could not be downloaded');
+  }
+  @Get('conflict') conflict() {
+    throw new ConflictError('busy');
   }
   @Get('validation') validation() {
     throw new ValidationError('Invalid request: x', [{ field: 'x', message: 'x is bad' }]);
@@ -96,6 +104,11 @@ describe('HttpExceptionFilter over HTTP', () => {
       retryAfter: null,
       body: { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error', requestId: 'req-1' },
     });
+  });
+
+  it('adds the fields a route declares (bodyFields) without overriding the standard ones; 410 is Gone', async () => {
+    expect((await get('gone')).body).toEqual({ statusCode: 410, error: 'Gone', message: 'The media could not be downloaded', status: 'FAILED', requestId: 'req-1' });
+    expect((await get('conflict')).body).toEqual({ statusCode: 409, error: 'Conflict', message: 'busy', requestId: 'req-1' });
   });
 
   it('a client mistake stays a 400 without Retry-After', async () => {

@@ -91,7 +91,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
 
   private toBody(exception: unknown, requestId: string): ErrorBody {
     if (exception instanceof DomainError) {
-      return this.shape(exception.statusCode, exception.message, exception.details, requestId);
+      const body = this.shape(exception.statusCode, exception.message, exception.details, requestId);
+      return exception.bodyFields ? { ...exception.bodyFields, ...body } : body;
     }
     // Body-parser errors arrive raw or wrapped by Nest's Express adapter (as `cause`);
     // their own messages are JSON.parse details, so say what happened instead.
@@ -165,6 +166,7 @@ const PHRASES: Record<number, string> = {
   405: 'Method Not Allowed',
   406: 'Not Acceptable',
   409: 'Conflict',
+  410: 'Gone',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Entity',

@@ -17,12 +17,31 @@ export const QueueName = {
   MessageStatus: 'message-status',
   WebhookDelivery: 'webhook-delivery',
   MaintenanceCleanup: 'maintenance-cleanup',
+  /** Received media files, downloaded by the session's owner (an owner queue: see OWNER_QUEUES). */
+  MediaDownload: 'media-download',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 export const ALL_QUEUES: readonly QueueName[] = Object.values(QueueName);
 
 export function isQueueName(value: string): value is QueueName {
   return (ALL_QUEUES as readonly string[]).includes(value);
+}
+
+/**
+ * Owner queues: their jobs need the WhatsApp socket of one session, which only
+ * its owner holds (a media download may have to ask the sender's phone for a
+ * re-upload). Each worker has its own copy of such a queue (its BullMQ prefix
+ * carries INSTANCE_ID): the owner enqueues there and only it processes them.
+ * When the owner changes, the jobs left in the old owner's copy are not run by
+ * anyone; the rows are the truth, and the new owner's reconciler enqueues the
+ * work again in its own copy. The admin routes and metrics of a replica show
+ * its own copy.
+ */
+export const OWNER_QUEUES: readonly QueueName[] = [QueueName.MediaDownload];
+
+/** The BullMQ prefix of a queue: the deployment's REDIS_PREFIX, plus this worker's id for an owner queue. */
+export function queuePrefix(config: Pick<AppConfig, 'REDIS_PREFIX' | 'INSTANCE_ID'>, queue: QueueName): string {
+  return OWNER_QUEUES.includes(queue) ? `${config.REDIS_PREFIX}-owner-${config.INSTANCE_ID}` : config.REDIS_PREFIX;
 }
 
 /** Job payloads, one per queue. */
@@ -34,6 +53,8 @@ export interface JobPayloads {
   [QueueName.MessageStatus]: { sessionId: string; waMessageId: string; status: 'DELIVERED' | 'READ' };
   [QueueName.WebhookDelivery]: { deliveryId: string };
   [QueueName.MaintenanceCleanup]: { job: 'processed' | 'expire-pending' | 'stale-locks' | 'history' | 'bull-jobs' | 'flows' };
+  /** The media of a received message (its Media row, DOWNLOADING, says what to fetch). */
+  [QueueName.MediaDownload]: { sessionId: string; messageId: string };
 }
 
 interface QueuePolicy {
@@ -86,6 +107,13 @@ export function queuePolicies(config: AppConfig): Record<QueueName, QueuePolicy>
       concurrency: config.QUEUE_WEBHOOK_DELIVERY_CONCURRENCY,
     },
     [QueueName.MaintenanceCleanup]: { attempts: 1, concurrency: config.QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY },
+    // A failed download is retried after 2, 4, 8 s...; the last failure marks the media FAILED.
+    [QueueName.MediaDownload]: {
+      priority: 6,
+      attempts: config.QUEUE_MEDIA_DOWNLOAD_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 2000 },
+      concurrency: config.QUEUE_MEDIA_DOWNLOAD_CONCURRENCY,
+    },
   };
 }
 
@@ -99,6 +127,8 @@ const RETENTION = { removeOnComplete: { count: 1000, age: 3600 }, removeOnFail: 
  * is what the delivery log shows.
  */
 const TRIGGER_RETENTION = { removeOnComplete: true, removeOnFail: true };
+// (media-download jobs too: the Media row records every outcome, and a job id
+// must be free again for the reconciler when a row is still DOWNLOADING.)
 
 export function defaultJobOptions(config: AppConfig, queue: QueueName): JobsOptions {
   const p = queuePolicies(config)[queue];
@@ -106,7 +136,7 @@ export function defaultJobOptions(config: AppConfig, queue: QueueName): JobsOpti
     ...(p.priority !== undefined ? { priority: p.priority } : {}),
     attempts: p.attempts,
     ...(p.backoff ? { backoff: p.backoff } : {}),
-    ...(queue === QueueName.WebhookDelivery ? TRIGGER_RETENTION : RETENTION),
+    ...(queue === QueueName.WebhookDelivery || queue === QueueName.MediaDownload ? TRIGGER_RETENTION : RETENTION),
   };
 }
 
@@ -125,6 +155,8 @@ export const JobId = {
   /** A redeliver's trigger: its own id, so an attempt of the same delivery still in flight cannot swallow it. */
   webhookRedelivery: (deliveryId: string, at: number) => `redeliver-${deliveryId}-${at}`,
   cleanup: (job: string, slot: number) => `cleanup-${job}-${slot}`,
+  /** One download per received message (its ZapHub id, a UUID). */
+  mediaDownload: (messageId: string) => `media-${messageId}`,
 };
 
 function safe(part: string): string {

@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { bullConnection } from '../redis/redis.module';
-import { ALL_QUEUES, defaultJobOptions } from './queue-catalogue';
+import { ALL_QUEUES, defaultJobOptions, queuePrefix } from './queue-catalogue';
 import { QueuesService } from './queues.service';
 import { WorkerRegistry } from './worker-registry';
 
@@ -28,7 +28,7 @@ import { WorkerRegistry } from './worker-registry';
         inject: [APP_CONFIG],
         useFactory: (config: AppConfig) => ({
           connection: bullConnection(config),
-          prefix: config.REDIS_PREFIX,
+          prefix: queuePrefix(config, name),
           defaultJobOptions: defaultJobOptions(config, name),
         }),
       }),

@@ -127,6 +127,7 @@ export class SendMessageDto {
 }
 
 export class MessageIdParam {
+  @ApiProperty({ description: 'The message id', format: 'uuid' })
   @IsUUID('all', { message: 'id must be a message id (a UUID)' })
   id: string;
 }

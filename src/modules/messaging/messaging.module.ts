@@ -4,6 +4,7 @@ import { FlowsController } from './flows/flows.controller';
 import { FlowTracker } from './flows/flow-tracker';
 import { InboundRecorder } from './inbound/inbound-recorder';
 import { InboundRepository } from './inbound/inbound.repository';
+import { inboundMediaProviders, inboundMediaWorkerProviders, MediaController } from './media/inbound-media.providers';
 import { MediaFetcher } from './media/media-fetcher';
 import { OutboundMedia } from './media/outbound-media';
 import { MessageRepository } from './message.repository';
@@ -19,7 +20,7 @@ import { SendRateLimiter } from './outbox/send-rate-limiter';
 
 /** Worker-only providers: the drains that send, what starts them, and the recorder of what sessions receive (sessions run on workers). */
 function workerProviders(): Provider[] {
-  return [SendRateLimiter, MediaFetcher, OutboundMedia, ChatDrains, OutboxKicks, InboundRepository, InboundRecorder];
+  return [SendRateLimiter, MediaFetcher, OutboundMedia, ChatDrains, OutboxKicks, InboundRepository, InboundRecorder, ...inboundMediaWorkerProviders()];
 }
 
 /**
@@ -34,9 +35,9 @@ export class MessagingModule {
       module: MessagingModule,
       // Global so cleanup can reach MessageExpiry, the one thing it exports.
       global: true,
-      controllers: [MessagesController, FlowsController],
+      controllers: [MessagesController, FlowsController, MediaController],
       exports: [MessageExpiry],
-      providers: [FlowTracker, MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, MessageExpiry, ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
+      providers: [FlowTracker, MessageRepository, OutboxRepository, OutboxHints, MessagesService, MessagingMetrics, MessageExpiry, ...inboundMediaProviders(), ...(config.APP_ROLE !== 'api' ? workerProviders() : [])],
     };
   }
 }

@@ -112,7 +112,7 @@ export class SandboxController {
     description:
       'Replaces the active faults: `latencyMs` delays every frame the network sends, `dropRate` drops that share of relayed messages ' +
       '(after the sender got the server ack; dropped ones are counted and never reach the contact), `refuseConnections` makes new ' +
-      'session connections fail at once. Answers with the active faults.',
+      'session connections fail at once, `mediaDownloadFailures` makes the next n media downloads answer 503. Answers with the active faults.',
   })
   @ApiOkResponse({ type: FaultsView })
   faults(@Body() body: FaultsDto): SandboxFaults {
@@ -120,6 +120,7 @@ export class SandboxController {
       ...(body.latencyMs !== undefined ? { latencyMs: body.latencyMs } : {}),
       ...(body.dropRate !== undefined ? { dropRate: body.dropRate } : {}),
       ...(body.refuseConnections !== undefined ? { refuseConnections: body.refuseConnections } : {}),
+      ...(body.mediaDownloadFailures !== undefined ? { mediaDownloadFailures: body.mediaDownloadFailures } : {}),
     });
   }
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsNumber, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { Optional, ValidateNestedObject } from '../../common/validation/decorators';
-import { MAX_LATENCY_MS } from './network/faults';
+import { MAX_LATENCY_MS, MAX_MEDIA_DOWNLOAD_FAILURES } from './network/faults';
 import { PHONE_PATTERN } from './network/phone-number';
 import { DISCONNECT_CODES, INBOUND_TYPES, type DisconnectCode, type InboundType } from './network/sandbox-network.types';
 
@@ -142,12 +142,25 @@ export class FaultsDto {
   @Optional()
   @IsBoolean()
   refuseConnections?: boolean;
+
+  @ApiPropertyOptional({
+    description: 'The next n media downloads from the media server (by sessions or contacts) answer 503, then it serves again',
+    minimum: 0,
+    maximum: MAX_MEDIA_DOWNLOAD_FAILURES,
+    example: 1,
+  })
+  @Optional()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_MEDIA_DOWNLOAD_FAILURES)
+  mediaDownloadFailures?: number;
 }
 
 export class FaultsView {
   @ApiPropertyOptional() latencyMs?: number;
   @ApiPropertyOptional() dropRate?: number;
   @ApiPropertyOptional() refuseConnections?: boolean;
+  @ApiPropertyOptional({ description: 'Media downloads still to fail' }) mediaDownloadFailures?: number;
 }
 
 export class PairingResultView {

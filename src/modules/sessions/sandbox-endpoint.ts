@@ -34,11 +34,11 @@ export function sandboxEndpoint(config: AppConfig, inProcess: SandboxEndpointPor
 
 /**
  * The media CA an external sandbox printed (`SANDBOX_MEDIA_CA`, base64 of the
- * PEM; a raw PEM works too). Read only if the config declares it: without it
- * media of an external sandbox is not trusted, and its uploads and downloads fail.
+ * PEM; a raw PEM works too). Without it media of an external sandbox is not
+ * trusted, and its uploads and downloads fail.
  */
 function externalMediaCa(config: AppConfig): string | undefined {
-  const value = (config as AppConfig & { SANDBOX_MEDIA_CA?: string }).SANDBOX_MEDIA_CA;
+  const value = config.SANDBOX_MEDIA_CA;
   if (!value) return undefined;
   const pem = value.includes('-----BEGIN') ? value : Buffer.from(value, 'base64').toString('utf8');
   return pem.includes('-----BEGIN CERTIFICATE-----') ? pem : undefined;

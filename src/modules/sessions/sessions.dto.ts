@@ -148,6 +148,7 @@ export class PairingCodeDto {
 }
 
 export class SessionNameParam {
+  @ApiProperty({ description: 'The session name', pattern: '^[A-Za-z0-9_-]{1,64}$', example: 'sales' })
   @Matches(SESSION_NAME_PATTERN, { message: 'name must match ^[A-Za-z0-9_-]{1,64}$' })
   name: string;
 }

@@ -93,14 +93,17 @@ export class UpdateWebhookDto {
 }
 
 export class WebhookIdParam {
+  @ApiProperty({ description: 'The webhook id', format: 'uuid' })
   @IsUUID('all', { message: 'id must be a webhook id (a UUID)' })
   id: string;
 }
 
 export class SessionWebhookParams {
+  @ApiProperty({ description: 'The session name', pattern: '^[A-Za-z0-9_-]{1,64}$', example: 'sales' })
   @Matches(SESSION_NAME_PATTERN, { message: 'name must match ^[A-Za-z0-9_-]{1,64}$' })
   name: string;
 
+  @ApiProperty({ description: 'The webhook id', format: 'uuid' })
   @IsUUID('all', { message: 'id must be a webhook id (a UUID)' })
   id: string;
 }

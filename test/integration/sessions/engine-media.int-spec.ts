@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { SandboxNetwork } from '../../../src/modules/sandbox/network/sandbox-network';
 import type { ContactMessage } from '../../../src/modules/sandbox/network/sandbox-network.types';
 import { AuthStateCipher } from '../../../src/modules/sessions/auth-state/auth-state-cipher';
@@ -28,6 +29,12 @@ class Recorded {
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 /** Small synthetic files: real media is not needed end to end (Baileys' thumbnail and duration probes only log when they fail). */
 const bytes = (size: number) => randomBytes(size);
+/** Everything a download stream yields. */
+const readAll = async (stream: Readable) => {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+};
 /** Small enough that a few 400 KB files push the first one out (the eviction test). */
 const MAX_MEDIA_BYTES = 1024 * 1024;
 
@@ -48,6 +55,7 @@ describe('BaileysEngine media through the sandbox media server', () => {
     engine = new BaileysEngine({
       logLevel: 'silent',
       sandbox: { urlForSession: (name) => network.urlForSession(name), rootPublicKey: network.rootPublicKey, mediaCaPem: network.mediaCaPem },
+      mediaReuploadTimeoutMs: 1500,
     });
   });
 
@@ -123,15 +131,16 @@ describe('BaileysEngine media through the sandbox media server', () => {
     expect(network.stats().media.downloads).toBeGreaterThanOrEqual(5);
   });
 
-  it('receives media a contact sends: the engine emits it and downloadMedia returns the exact bytes', async () => {
+  it('receives media a contact sends: the engine emits it and downloadMedia streams the exact bytes', async () => {
     const { session } = await pair('media-in', '5511900000102');
     const from = '5511988880102';
     const image = bytes(6000);
     const imageId = await network.inbound('media-in', from, { type: 'image', media: { data: image, mimetype: 'image/png' }, caption: 'look' });
     const { message } = await session.next('message', 'inbound image');
     expect(message).toMatchObject({ waMessageId: imageId, type: 'image', text: 'look', senderPhone: from });
+    expect(message.media).toEqual({ mimetype: 'image/png', filename: null, size: image.length });
     const got = await session.connection.downloadMedia(message.raw);
-    expect(got).toEqual({ data: image, mimetype: 'image/png', filename: null });
+    expect({ ...got, stream: await readAll(got.stream) }).toEqual({ stream: image, mimetype: 'image/png', filename: null, size: image.length });
 
     // Base64 as the REST API takes it, and a reply to the image.
     const doc = bytes(2500);
@@ -142,10 +151,11 @@ describe('BaileysEngine media through the sandbox media server', () => {
     });
     const second = (await session.next('message', 'inbound document', 1)).message;
     expect(second).toMatchObject({ waMessageId: docId, type: 'document' });
-    expect(await session.connection.downloadMedia(second.raw)).toEqual({ data: doc, mimetype: 'text/csv', filename: 'report.csv' });
+    const got2 = await session.connection.downloadMedia(second.raw);
+    expect({ ...got2, stream: await readAll(got2.stream) }).toEqual({ stream: doc, mimetype: 'text/csv', filename: 'report.csv', size: doc.length });
   });
 
-  it('fails a download of media the server no longer has with 404, at once (no re-upload to wait for)', async () => {
+  it('fails a download of media the server no longer has with 404: the re-upload asked of the sender\'s phone is refused too (the sandbox answers NOT_FOUND)', async () => {
     const { session } = await pair('media-gone', '5511900000103');
     const from = '5511988880103';
     await network.inbound('media-gone', from, { type: 'document', media: { data: bytes(400 * 1024), mimetype: 'application/zip' } });

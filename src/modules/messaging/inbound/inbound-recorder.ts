@@ -5,6 +5,9 @@ import type { InboundMessage } from '../../sessions/engine/whatsapp-engine.port'
 import type { InboundReceipt, InboundSink, SessionRef } from '../../sessions/ports/inbound-sink.port';
 import { SessionHooks } from '../../sessions/session-hooks';
 import { SessionsService } from '../../sessions/sessions.service';
+import { InboundMediaRepository } from '../media/inbound-media.repository';
+import { announcedMedia, receivedMediaView } from '../media/inbound-media-rules';
+import { MediaDownloads } from '../media/media-downloads';
 import { isMediaType } from '../message-types';
 import { toMessageView } from '../message.view';
 import { MessagingMetrics } from '../messaging-metrics';
@@ -19,7 +22,11 @@ import { InboundRepository, type NewRecordedMessage } from './inbound.repository
  * re-delivery appends nothing).
  *
  * - a contact's message → inbound RECEIVED, `message.received` with
- *   `{from, pushName}`, the session's `received` stat;
+ *   `{from, pushName}`, the session's `received` stat; a media message also
+ *   gets its Media row (DOWNLOADING) and `media: {mimetype, filename, size,
+ *   url}` in the event, and after the commit a media-download job on this
+ *   worker (the owner): the file is fetched in the background, never on this
+ *   path (MediaDownloadService);
  * - a message the account's phone sent → outbound SENT with
  *   `fromPhone: true`, `message.sent` (ZapHub's own sends are already
  *   recorded under that id and are not recorded twice);
@@ -35,6 +42,8 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
     private readonly transactions: TransactionRunner,
     private readonly log: EventLog,
     private readonly metrics: MessagingMetrics,
+    private readonly media: InboundMediaRepository,
+    private readonly downloads: MediaDownloads,
   ) {}
 
   onModuleInit(): void {
@@ -46,6 +55,11 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
       const recorded = await this.repository.insertOnce(tx, toRow(session, message, 'INBOUND'));
       if (!recorded) return;
       await this.sessions.countReceived(tx, session.id);
+      const media = isMediaType(message.type) ? announcedMedia(message.type, message.media) : null;
+      if (media) {
+        await this.media.createPending(tx, recorded.id, media);
+        afterCommit(tx, () => this.downloads.enqueue([{ sessionId: session.id, messageId: recorded.id }]));
+      }
       const from = message.senderPhone;
       await this.log.append(tx, {
         sessionId: session.id,
@@ -57,6 +71,7 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
           pushName: message.pushName,
           ...(message.quotedWaMessageId ? { quotedWaMessageId: message.quotedWaMessageId } : {}),
           ...(message.reactionTo ? { reaction: { waMessageId: message.reactionTo, emoji: message.text ?? '' } } : {}),
+          ...(media ? { media: receivedMediaView(recorded.id, media) } : {}),
         },
       });
       afterCommit(tx, () => this.metrics.inbound());

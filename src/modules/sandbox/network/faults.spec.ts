@@ -1,4 +1,4 @@
-import { FaultsValidationError, MAX_LATENCY_MS, validateFaults } from './faults';
+import { FaultsValidationError, MAX_LATENCY_MS, MAX_MEDIA_DOWNLOAD_FAILURES, validateFaults } from './faults';
 
 describe('fault validation', () => {
   it('accepts every fault and keeps only the active ones', () => {
@@ -6,6 +6,8 @@ describe('fault validation', () => {
     expect(validateFaults({ latencyMs: 0, dropRate: 0, refuseConnections: false })).toEqual({});
     expect(validateFaults({})).toEqual({});
     expect(validateFaults({ dropRate: 1, latencyMs: MAX_LATENCY_MS })).toEqual({ dropRate: 1, latencyMs: MAX_LATENCY_MS });
+    expect(validateFaults({ mediaDownloadFailures: 2 })).toEqual({ mediaDownloadFailures: 2 });
+    expect(validateFaults({ mediaDownloadFailures: 0 })).toEqual({});
   });
 
   it.each([
@@ -17,6 +19,9 @@ describe('fault validation', () => {
     [{ dropRate: -0.1 }, 'dropRate'],
     [{ dropRate: Number.NaN }, 'dropRate'],
     [{ refuseConnections: 'yes' }, 'refuseConnections'],
+    [{ mediaDownloadFailures: -1 }, 'mediaDownloadFailures'],
+    [{ mediaDownloadFailures: 1.5 }, 'mediaDownloadFailures'],
+    [{ mediaDownloadFailures: MAX_MEDIA_DOWNLOAD_FAILURES + 1 }, 'mediaDownloadFailures'],
     [{ jitter: 5 }, 'jitter'],
   ])('rejects %j naming %s', (input, field) => {
     try {

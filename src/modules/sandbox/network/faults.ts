@@ -10,10 +10,13 @@ export interface SandboxFaults {
   dropRate?: number;
   /** New WebSocket connections of sessions fail at once (the TCP connection is reset at the upgrade). */
   refuseConnections?: boolean;
+  /** The next n media downloads (GETs of the media server, by anyone) answer 503; counts down as they happen. */
+  mediaDownloadFailures?: number;
 }
 
 export const MAX_LATENCY_MS = 60_000;
-const KEYS = ['latencyMs', 'dropRate', 'refuseConnections'] as const;
+export const MAX_MEDIA_DOWNLOAD_FAILURES = 1000;
+const KEYS = ['latencyMs', 'dropRate', 'refuseConnections', 'mediaDownloadFailures'] as const;
 
 export interface FaultProblem {
   field: string;
@@ -56,6 +59,12 @@ export function validateFaults(input: unknown): SandboxFaults {
   if (raw.refuseConnections !== undefined) {
     if (typeof raw.refuseConnections !== 'boolean') problems.push({ field: 'refuseConnections', message: 'must be a boolean' });
     else if (raw.refuseConnections) faults.refuseConnections = true;
+  }
+  if (raw.mediaDownloadFailures !== undefined) {
+    const v = raw.mediaDownloadFailures;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_MEDIA_DOWNLOAD_FAILURES) {
+      problems.push({ field: 'mediaDownloadFailures', message: `must be an integer between 0 and ${MAX_MEDIA_DOWNLOAD_FAILURES}` });
+    } else if (v > 0) faults.mediaDownloadFailures = v;
   }
   if (problems.length) throw new FaultsValidationError(problems);
   return faults;

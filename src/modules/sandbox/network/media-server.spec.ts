@@ -75,6 +75,19 @@ describe('SandboxMediaServer', () => {
     expect(server.stats.refused).toBe(before.refused + 3);
   });
 
+  it('fails the next n downloads with 503 when told to (fault injection), then serves again', async () => {
+    const body = randomBytes(200);
+    const { json } = await upload(body);
+    server.failNextDownloads(2);
+    expect(server.downloadFailuresLeft).toBe(2);
+    expect((await fetch(json.url!, { dispatcher: agents.dispatcher } as RequestInit)).status).toBe(503);
+    expect((await fetch(json.url!, { dispatcher: agents.dispatcher } as RequestInit)).status).toBe(503);
+    expect(server.downloadFailuresLeft).toBe(0);
+    const ok = await fetch(json.url!, { dispatcher: agents.dispatcher } as RequestInit);
+    expect(ok.status).toBe(200);
+    expect(Buffer.from(await ok.arrayBuffer())).toEqual(body);
+  });
+
   it('answers 404 for a file it does not have', async () => {
     const response = await fetch(`https://${server.hostname}/v/t62.7118-24/${'0'.repeat(32)}.enc`, { dispatcher: agents.dispatcher } as RequestInit);
     expect(response.status).toBe(404);

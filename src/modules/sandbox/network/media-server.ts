@@ -65,6 +65,8 @@ export class SandboxMediaServer {
   private uploads = 0;
   private downloads = 0;
   private refused = 0;
+  /** Downloads still to fail on purpose (fault injection). */
+  private failDownloads = 0;
 
   constructor(private readonly options: MediaServerOptions = {}) {
     this.store = new MediaStore(options.maxBytes ?? DEFAULT_MAX_MEDIA_BYTES);
@@ -127,6 +129,15 @@ export class SandboxMediaServer {
     };
   }
 
+  /** Fault injection: the next `count` downloads answer 503 (0 clears it). */
+  failNextDownloads(count: number): void {
+    this.failDownloads = Math.max(0, Math.floor(count));
+  }
+
+  get downloadFailuresLeft(): number {
+    return this.failDownloads;
+  }
+
   private get publicHost(): string {
     const host = this.options.publicHost ?? this.options.host ?? '127.0.0.1';
     return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
@@ -164,6 +175,10 @@ export class SandboxMediaServer {
   }
 
   private download(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (this.failDownloads > 0) {
+      this.failDownloads--;
+      return this.refuse(res, 503, 'media download failed on purpose (sandbox fault mediaDownloadFailures)');
+    }
     const id = DOWNLOAD_PATH.exec(url.pathname)?.[1];
     const file = id ? this.store.get(id) : undefined;
     // 404 (gone, or evicted) is what makes Baileys ask the sender for a re-upload.

@@ -376,17 +376,21 @@ export class SandboxNetwork {
   /** Replaces the active faults (`{}` clears them); returns them normalized. Throws ValidationError. */
   setFaults(input: unknown): SandboxFaults {
     try {
-      this.activeFaults = validateFaults(input);
+      const { mediaDownloadFailures, ...faults } = validateFaults(input);
+      this.activeFaults = faults;
+      // A countdown the media server keeps (shown by `faults` while some are left).
+      this.media.failNextDownloads(mediaDownloadFailures ?? 0);
     } catch (error) {
       if (error instanceof FaultsValidationError) throw new ValidationError(error.message, error.problems);
       throw error;
     }
-    if (Object.keys(this.activeFaults).length) this.logger.warn(`sandbox: faults active ${JSON.stringify(this.activeFaults)}`);
+    if (Object.keys(this.faults).length) this.logger.warn(`sandbox: faults active ${JSON.stringify(this.faults)}`);
     return this.faults;
   }
 
   get faults(): SandboxFaults {
-    return { ...this.activeFaults };
+    const failures = this.media.downloadFailuresLeft;
+    return { ...this.activeFaults, ...(failures ? { mediaDownloadFailures: failures } : {}) };
   }
 
   stats(): SandboxStats {

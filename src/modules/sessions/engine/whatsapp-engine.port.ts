@@ -6,6 +6,8 @@
  * without touching sessions, messaging or webhooks.
  */
 
+import type { Readable } from 'node:stream';
+
 /** Why a connection closed, classified from WhatsApp's disconnect codes. */
 export type DisconnectKind =
   | 'logged_out' // 401: credentials revoked; wipe auth, never reconnect
@@ -50,8 +52,19 @@ export interface InboundMessage {
   quotedWaMessageId: string | null;
   /** A reaction: the WhatsApp id of the message reacted to (the emoji is `text`; empty removes it). */
   reactionTo: string | null;
+  /** What the message says of its file (image, video, audio, document, sticker); null for other types. */
+  media?: InboundMedia | null;
   /** Opaque engine payload, stored so media can be downloaded later. */
   raw: unknown;
+}
+
+/** The file a received media message announces (before it is downloaded). */
+export interface InboundMedia {
+  mimetype: string | null;
+  /** A document's file name. */
+  filename: string | null;
+  /** Bytes, as the sender declared them (fileLength); null when not given. */
+  size: number | null;
 }
 
 export type EngineEvent =
@@ -70,10 +83,19 @@ export type OutboundContent =
   | { type: 'contact'; name: string; phone: string }
   | { type: 'reaction'; targetWaMessageId: string; targetFromMe: boolean; emoji: string };
 
+/** A received file being downloaded: its decrypted bytes as a stream, never held whole in memory. */
 export interface DownloadedMedia {
-  data: Buffer;
+  /** Decrypted bytes. Errors (network, decryption) surface on the stream; destroy it to abort. */
+  stream: Readable;
   mimetype: string | null;
   filename: string | null;
+  /** Declared size (fileLength), or null. */
+  size: number | null;
+}
+
+/** The message carries no media to download (a text, a location...): retrying cannot help. */
+export class NoMediaError extends Error {
+  override readonly name = 'NoMediaError';
 }
 
 /** Options of one send. */
@@ -125,7 +147,12 @@ export interface EngineConnection {
   send(chatId: string, content: OutboundContent, opts?: SendOptions): Promise<{ waMessageId: string }>;
   sendPresence(chatId: string, presence: Presence): Promise<void>;
   markRead(chatId: string, waMessageIds: string[]): Promise<void>;
-  /** Downloads and decrypts the media of a received message (`InboundMessage.raw`); rejects when it has none. */
+  /**
+   * Opens the download of a received message's media (`InboundMessage.raw`), decrypted as it streams.
+   * Expired media (the server answers 404/410) is re-uploaded by the sender's phone on request, through
+   * this socket, and fetched again. Rejects with NoMediaError (a message without media) or the
+   * HTTP failure; later failures come through the stream.
+   */
   downloadMedia(raw: unknown): Promise<DownloadedMedia>;
   /** Pairing-code login (instead of QR); phone in international digits. */
   requestPairingCode(phone: string): Promise<string>;

@@ -32,6 +32,7 @@ export class DeliveriesQueryDto {
 }
 
 export class DeliveryIdParam {
+  @ApiProperty({ description: 'The delivery id', format: 'uuid' })
   @IsUUID('all', { message: 'id must be a delivery id (a UUID)' })
   id: string;
 }

@@ -8,6 +8,7 @@ import {
   type BaileysEventMap,
   type ConnectionState,
   type proto,
+  type WAMessage,
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
 import type { AsyncLocalStorage } from 'node:async_hooks';
@@ -51,6 +52,8 @@ export interface BaileysConnectionSettings {
   pairingCodeFlowMs: number;
   /** Upper bound for the socket to close before it is terminated. */
   closeTimeoutMs: number;
+  /** How long a download waits for the sender's phone to re-upload expired media. */
+  mediaReuploadTimeoutMs: number;
   /**
    * Sandbox mode only: agents that trust the sandbox media server's test CA,
    * for media uploads (Node https) and downloads (fetch). Undefined = Node's
@@ -272,7 +275,8 @@ export class BaileysConnection implements EngineConnection {
 
   async downloadMedia(raw: unknown): Promise<DownloadedMedia> {
     this.assertUsable();
-    return downloadMedia(raw, (message) => this.sock.updateMediaMessage(message), this.sock.logger, this.settings.media?.dispatcher);
+    const reupload = (message: WAMessage) => this.sock.updateMediaMessage(message);
+    return downloadMedia(raw, reupload, { dispatcher: this.settings.media?.dispatcher, reuploadTimeoutMs: this.settings.mediaReuploadTimeoutMs });
   }
 
   async requestPairingCode(phone: string): Promise<string> {

@@ -31,6 +31,8 @@ export interface BaileysEngineOptions {
   pairingCodeFlowMs?: number;
   /** How long close() waits for the socket before terminating it (default 5 s). */
   closeTimeoutMs?: number;
+  /** How long a media download waits for the sender's phone to re-upload expired media (default 30 s). */
+  mediaReuploadTimeoutMs?: number;
 }
 
 /** Upper bound for a session's next socket to wait for its previous one to release (see connect). */
@@ -133,6 +135,7 @@ export class BaileysEngine implements WhatsAppEngine {
         qrTimeoutMs: this.options.qrTimeoutMs,
         pairingCodeFlowMs: this.options.pairingCodeFlowMs ?? 60_000,
         closeTimeoutMs: this.options.closeTimeoutMs ?? 5_000,
+        mediaReuploadTimeoutMs: this.options.mediaReuploadTimeoutMs ?? 30_000,
         media: this.sandboxMediaAgents(log),
       },
       log,

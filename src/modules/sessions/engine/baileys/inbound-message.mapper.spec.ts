@@ -90,6 +90,16 @@ describe('normalizeInboundMessage', () => {
     expect(normalizeInboundMessage({ ...base({ conversation: 'a' }), messageTimestamp: undefined }, now)!.timestamp).toBe(now);
   });
 
+  it('says what a media message announces of its file, and nothing for other types', () => {
+    expect(normalizeInboundMessage(base({ documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', fileLength: 1234 } }))!.media).toEqual({
+      mimetype: 'application/pdf',
+      filename: 'a.pdf',
+      size: 1234,
+    });
+    expect(normalizeInboundMessage(base({ stickerMessage: {} }))!.media).toEqual({ mimetype: null, filename: null, size: null });
+    expect(normalizeInboundMessage(base({ conversation: 'a' }))!.media).toBeNull();
+  });
+
   it('stores binary fields of raw as JSON-safe BufferJSON values', () => {
     const m = normalizeInboundMessage(base({ imageMessage: { mediaKey: Buffer.from([1, 2, 3]) } }))!;
     const raw = m.raw as { message: { imageMessage: { mediaKey: unknown } } };

@@ -10,7 +10,8 @@ import {
   type WAMessage,
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
-import type { EngineEvent, InboundMessage } from '../whatsapp-engine.port';
+import type { EngineEvent, InboundMedia, InboundMessage } from '../whatsapp-engine.port';
+import { lengthOf } from './media-download';
 
 type ContentKey = keyof proto.IMessage;
 
@@ -117,8 +118,17 @@ export function normalizeInboundMessage(msg: WAMessage, now = new Date()): Inbou
     timestamp: seconds === null ? now : new Date(seconds * 1000),
     quotedWaMessageId: quotedIdOf(content, contentKey),
     reactionTo: contentKey === 'reactionMessage' ? (content.reactionMessage?.key?.id ?? null) : null,
+    media: mediaOf(content, contentKey),
     raw: JSON.parse(JSON.stringify(msg, BufferJSON.replacer)) as unknown,
   };
+}
+
+/** What a media message says of its file; null for other types. */
+function mediaOf(content: proto.IMessage, key: ContentKey): InboundMedia | null {
+  const type = TYPE_BY_CONTENT[key];
+  if (type !== 'image' && type !== 'video' && type !== 'audio' && type !== 'document' && type !== 'sticker') return null;
+  const media = content[key] as { mimetype?: string | null; fileName?: string | null; fileLength?: unknown } | null | undefined;
+  return { mimetype: media?.mimetype ?? null, filename: media?.fileName ?? null, size: lengthOf(media?.fileLength) };
 }
 
 /** The id of the quoted message: every content type with a context carries it there. */

@@ -1,14 +1,18 @@
-import { BufferJSON } from '@whiskeysockets/baileys';
-import { mediaInfo, reviveRawMessage } from './media-download';
+import { BufferJSON, type WAMessage } from '@whiskeysockets/baileys';
+import { downloadMedia, httpStatusOf, lengthOf, mediaInfo, NoMediaError, reviveRawMessage } from './media-download';
 
 const key = { remoteJid: '5511999998888@s.whatsapp.net', id: 'ABC', fromMe: false };
 
 describe('media download helpers', () => {
-  it('finds the media of an image, including inside an ephemeral wrapper', () => {
-    expect(mediaInfo({ key, message: { imageMessage: { mimetype: 'image/jpeg' } } })).toEqual({ kind: 'imageMessage', mimetype: 'image/jpeg', filename: null });
+  it('finds the media of an image, including inside an ephemeral wrapper, with its declared size', () => {
+    expect(mediaInfo({ key, message: { imageMessage: { mimetype: 'image/jpeg' } } })).toEqual({ kind: 'imageMessage', mimetype: 'image/jpeg', filename: null, size: null });
     expect(
-      mediaInfo({ key, message: { ephemeralMessage: { message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf' } } } } }),
-    ).toEqual({ kind: 'documentMessage', mimetype: 'application/pdf', filename: 'a.pdf' });
+      mediaInfo({ key, message: { ephemeralMessage: { message: { documentMessage: { mimetype: 'application/pdf', fileName: 'a.pdf', fileLength: 1234 } } } } }),
+    ).toEqual({ kind: 'documentMessage', mimetype: 'application/pdf', filename: 'a.pdf', size: 1234 });
+  });
+
+  it('downloads a round video note (ptv) as a video', () => {
+    expect(mediaInfo({ key, message: { ptvMessage: { mimetype: 'video/mp4', fileLength: 10 } } })).toEqual({ kind: 'ptvMessage', mimetype: 'video/mp4', filename: null, size: 10 });
   });
 
   it('says there is no media in a text or location', () => {
@@ -23,5 +27,29 @@ describe('media download helpers', () => {
     const revived = reviveRawMessage(raw);
     expect(Buffer.isBuffer(revived.message?.imageMessage?.mediaKey)).toBe(true);
     expect(revived.message?.imageMessage?.mediaKey).toEqual(mediaKey);
+  });
+
+  it('reads protobuf lengths as numbers (number, Long, string after JSON)', () => {
+    expect(lengthOf(42)).toBe(42);
+    expect(lengthOf('42')).toBe(42);
+    expect(lengthOf({ low: 5, high: 1, unsigned: true })).toBe(2 ** 32 + 5);
+    expect(lengthOf({ toNumber: () => 7 })).toBe(7);
+    expect(lengthOf(null)).toBeNull();
+    expect(lengthOf(-1)).toBeNull();
+    expect(lengthOf('x')).toBeNull();
+  });
+
+  it('finds the HTTP status of a failed fetch', () => {
+    // Baileys throws a Boom, which carries the status in output.statusCode.
+    expect(httpStatusOf(Object.assign(new Error('gone'), { isBoom: true, output: { statusCode: 410 } }))).toBe(410);
+    expect(httpStatusOf(Object.assign(new Error('x'), { status: 404 }))).toBe(404);
+    expect(httpStatusOf(new Error('socket hang up'))).toBeNull();
+  });
+
+  it('refuses a message without media, without asking for a re-upload', async () => {
+    const reupload = jest.fn<Promise<WAMessage>, [WAMessage]>();
+    await expect(downloadMedia({ key, message: { conversation: 'hi' } }, reupload)).rejects.toBeInstanceOf(NoMediaError);
+    await expect(downloadMedia({ key, message: { imageMessage: { mimetype: 'image/jpeg' } } }, reupload)).rejects.toBeInstanceOf(NoMediaError);
+    expect(reupload).not.toHaveBeenCalled();
   });
 });

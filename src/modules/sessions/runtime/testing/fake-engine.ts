@@ -6,6 +6,7 @@
  *
  * Plain TypeScript, no jest globals: it can be imported from any spec.
  */
+import { Readable } from 'node:stream';
 import type {
   DisconnectKind,
   DownloadedMedia,
@@ -129,7 +130,7 @@ export class FakeConnection implements EngineConnection {
 
   async downloadMedia(_raw: unknown): Promise<DownloadedMedia> {
     this.record('downloadMedia');
-    return { data: Buffer.alloc(0), mimetype: null, filename: null };
+    return { stream: Readable.from([]), mimetype: null, filename: null, size: null };
   }
 
   async requestPairingCode(_phone: string): Promise<string> {
