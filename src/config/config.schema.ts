@@ -142,6 +142,8 @@ export const baseConfigSchema = z.object({
     .min(16, { message: 'must be at least 16 characters', abort: true })
     .refine((v) => !isWeakApiKey(v), { message: 'is a placeholder or too easy to guess: generate one with openssl rand -base64 24' }),
   METRICS_TOKEN: z.string().min(1).optional(),
+  /** How long a scrape waits for a gauge read from PostgreSQL or Redis before serving its last value (marked stale). */
+  METRICS_SCRAPE_TIMEOUT_MS: int(10, 60_000).default(250),
   BODY_LIMIT: byteSize.default('16mb'),
   LOG_LEVEL: z.enum(LOG_LEVELS, { message: oneOf(LOG_LEVELS) }).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(20_000),

@@ -69,6 +69,10 @@ export async function createTestEnv(overrides: Record<string, string> = {}): Pro
     HOST: '127.0.0.1',
     // Received media files of this test file (removed with it), never the working tree's ./data.
     MEDIA_DIR: mediaDir,
+    // Tests compare exact values of one scrape: on a loaded CI machine a database read can take
+    // longer than the production default (250 ms) and the scrape would serve the last values.
+    // metrics-stale.e2e sets its own.
+    METRICS_SCRAPE_TIMEOUT_MS: '2000',
     ...overrides,
   };
   return {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../../infra/metrics/metrics.registry';
-import { scrapeCache } from '../../infra/metrics/scrape-cache';
 import { CLEANUP_JOBS, type CleanupJob } from './cleanup-jobs';
 import { CleanupState, type JobState } from './cleanup-state';
 
@@ -48,17 +47,17 @@ export class CleanupMetrics {
       this.failures.inc({ job }, 0);
     }
     const local = this.localSuccess;
-    const read = scrapeCache(() => state.readAll(), STATE_CACHE_MS, null as Record<CleanupJob, JobState> | null);
+    const states = metrics.scrapeSource('cleanup_state', () => state.readAll(), { ttlMs: STATE_CACHE_MS, initial: null as Record<CleanupJob, JobState> | null });
     new Gauge({
       name: 'zaphub_cleanup_last_success_timestamp_seconds',
       help: 'Unix time of the last successful run of each cleanup job on any replica (absent: never succeeded)',
       labelNames: ['job'],
       registers,
       async collect() {
-        const states = await read();
+        const read = await states.get();
         this.reset();
         for (const job of CLEANUP_JOBS) {
-          const at = Math.max(states?.[job].lastSuccessAt?.getTime() ?? 0, local.get(job) ?? 0);
+          const at = Math.max(read?.[job].lastSuccessAt?.getTime() ?? 0, local.get(job) ?? 0);
           if (at) this.set({ job }, at / 1000);
         }
       },

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../../infra/metrics/metrics.registry';
-import { scrapeCache } from '../../infra/metrics/scrape-cache';
 import { OutboxRepository } from './outbox/outbox.repository';
 
 /** How long the outbox picture read from PostgreSQL is reused by later scrapes. */
@@ -14,8 +13,8 @@ const QUEUE_ITEM_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as 
  * QUEUED when accepted, SENT, DELIVERED, READ, FAILED, CANCELED; inbound:
  * RECEIVED); the send duration is from
  * acceptance to sent. The outbox gauges are cluster-wide from PostgreSQL,
- * read at most every 5 s (aggregate with max()); a failed read keeps the
- * last values.
+ * read at most every 5 s (aggregate with max()); a slow or failed read keeps
+ * the last values (`zaphub_metrics_stale{source="outbox"}`).
  */
 @Injectable()
 export class MessagingMetrics {
@@ -38,14 +37,17 @@ export class MessagingMetrics {
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
       registers,
     });
-    const read = scrapeCache(() => repository.summary(), DB_CACHE_MS, { byStatus: {} as Record<string, number>, oldestPendingAt: null as Date | null });
+    const outbox = metrics.scrapeSource('outbox', () => repository.summary(), {
+      ttlMs: DB_CACHE_MS,
+      initial: { byStatus: {} as Record<string, number>, oldestPendingAt: null as Date | null },
+    });
     new Gauge({
       name: 'zaphub_message_queue_items',
       help: 'Outbox rows (MessageQueueItem) by status, cluster-wide',
       labelNames: ['status'],
       registers,
       async collect() {
-        const { byStatus } = await read();
+        const { byStatus } = await outbox.get();
         for (const status of QUEUE_ITEM_STATUSES) this.set({ status }, byStatus[status] ?? 0);
       },
     });
@@ -54,7 +56,7 @@ export class MessagingMetrics {
       help: 'Age of the oldest outbox row still PENDING (0 when none), cluster-wide',
       registers,
       async collect() {
-        const { oldestPendingAt } = await read();
+        const { oldestPendingAt } = await outbox.get();
         this.set(oldestPendingAt ? Math.max(0, (Date.now() - oldestPendingAt.getTime()) / 1000) : 0);
       },
     });

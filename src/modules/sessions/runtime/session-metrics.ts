@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
 import { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
+import type { ScrapeCache } from '../../../infra/metrics/scrape-cache';
 import { SessionRepository } from '../session.repository';
 import { ALL_SESSION_STATUSES } from '../session.types';
 
@@ -21,7 +22,7 @@ export class SessionMetrics {
   private readonly reconnects: Counter<'reason'>;
   private readonly inboundFailures: Counter<'kind'>;
   private runtime: RuntimeView | null = null;
-  private dbCache: { at: number; status: Record<string, number>; circuit: Record<string, number>; waiting: number } | null = null;
+  private readonly fromDb: ScrapeCache<{ status: Record<string, number>; circuit: Record<string, number>; waiting: number }>;
 
   constructor(
     metrics: MetricsRegistry,
@@ -29,6 +30,8 @@ export class SessionMetrics {
   ) {
     const registers = [metrics.registry];
     const self = this;
+    // Slow or failed reads keep the last counts (`zaphub_metrics_stale{source="sessions"}`).
+    this.fromDb = metrics.scrapeSource('sessions', () => this.readDb(), { ttlMs: DB_CACHE_MS, initial: { status: {}, circuit: {}, waiting: 0 } });
     this.reconnects = new Counter({
       name: 'zaphub_session_reconnects_total',
       help: 'Reconnect attempts scheduled, by disconnect reason',
@@ -62,7 +65,7 @@ export class SessionMetrics {
       help: 'Sessions QUEUED for a free slot (cluster-wide)',
       registers,
       async collect() {
-        this.set((await self.fromDb()).waiting);
+        this.set((await self.fromDb.get()).waiting);
       },
     });
     new Gauge({
@@ -71,7 +74,7 @@ export class SessionMetrics {
       labelNames: ['status'],
       registers,
       async collect() {
-        const { status } = await self.fromDb();
+        const { status } = await self.fromDb.get();
         for (const s of ALL_SESSION_STATUSES) this.set({ status: s }, status[s] ?? 0);
       },
     });
@@ -81,7 +84,7 @@ export class SessionMetrics {
       labelNames: ['state'],
       registers,
       async collect() {
-        const { circuit } = await self.fromDb();
+        const { circuit } = await self.fromDb.get();
         for (const s of ['CLOSED', 'OPEN', 'HALF_OPEN']) this.set({ state: s }, circuit[s] ?? 0);
       },
     });
@@ -109,14 +112,8 @@ export class SessionMetrics {
     this.inboundFailures.inc({ kind });
   }
 
-  private async fromDb() {
-    if (this.dbCache && Date.now() - this.dbCache.at < DB_CACHE_MS) return this.dbCache;
-    try {
-      const [status, circuit] = await Promise.all([this.sessions.countByStatus(), this.sessions.countByCircuit()]);
-      this.dbCache = { at: Date.now(), status, circuit, waiting: status.QUEUED ?? 0 };
-    } catch {
-      this.dbCache ??= { at: 0, status: {}, circuit: {}, waiting: 0 };
-    }
-    return this.dbCache;
+  private async readDb() {
+    const [status, circuit] = await Promise.all([this.sessions.countByStatus(), this.sessions.countByCircuit()]);
+    return { status, circuit, waiting: status.QUEUED ?? 0 };
   }
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { MetricsRegistry } from '../../../infra/metrics/metrics.registry';
-import { scrapeCache } from '../../../infra/metrics/scrape-cache';
 import { DeliveryRepository } from './delivery.repository';
 
 /** How long the backlog read from PostgreSQL is reused by later scrapes. */
@@ -15,7 +14,8 @@ export type AttemptResult = 'delivered' | 'retry' | 'failed' | 'disabled';
  * process that made them (sum over replicas); the backlog gauges
  * (`zaphub_webhook_deliveries_pending`, `zaphub_webhook_oldest_pending_age_seconds`)
  * are cluster-wide from PostgreSQL, read at most every 5 s (aggregate with
- * max()); when the read fails the last values are kept.
+ * max()); when the read is slow or fails the last values are kept
+ * (`zaphub_metrics_stale{source="webhook_deliveries"}`).
  */
 @Injectable()
 export class DeliveryMetrics {
@@ -37,13 +37,16 @@ export class DeliveryMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    const read = scrapeCache(() => deliveries.pendingSummary(), DB_CACHE_MS, { pending: 0, oldestCreatedAt: null as Date | null });
+    const backlog = metrics.scrapeSource('webhook_deliveries', () => deliveries.pendingSummary(), {
+      ttlMs: DB_CACHE_MS,
+      initial: { pending: 0, oldestCreatedAt: null as Date | null },
+    });
     new Gauge({
       name: 'zaphub_webhook_deliveries_pending',
       help: 'Webhook deliveries waiting for a (next) attempt, cluster-wide',
       registers,
       async collect() {
-        this.set((await read()).pending);
+        this.set((await backlog.get()).pending);
       },
     });
     new Gauge({
@@ -51,7 +54,7 @@ export class DeliveryMetrics {
       help: 'Age of the oldest webhook delivery still PENDING (0 when none), cluster-wide',
       registers,
       async collect() {
-        const { oldestCreatedAt } = await read();
+        const { oldestCreatedAt } = await backlog.get();
         this.set(oldestCreatedAt ? Math.max(0, (Date.now() - oldestCreatedAt.getTime()) / 1000) : 0);
       },
     });
