@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config';
 import { LRUCache } from 'lru-cache';
-import { EventLog, type EventEnvelope } from '../../../infra/events/event-log';
+import type { EventEnvelope } from '../../../infra/events/event-log';
 import { OUTBOUND_URL_GUARD, type OutboundUrlGuard } from '../../../infra/outbound-url/outbound-url-guard';
 import { WEBHOOK_SECRET_CIPHER, type WebhookSecretCipher } from '../webhook-secret-cipher';
 import { webhookSecretKey } from '../webhook-secret';
@@ -39,7 +39,6 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly webhooks: WebhookRepository,
-    private readonly log: EventLog,
     private readonly triggers: DeliveryTriggers,
     private readonly outcomes: DeliveryOutcomeWriter,
     private readonly metrics: DeliveryMetrics,
@@ -61,19 +60,17 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
     const now = new Date();
     const claimed = await this.deliveries.claim(deliveryId, now, this.leaseFrom(now));
     if (!claimed) return;
-    // EventLog.byIds answers an empty map for no ids (a test ping carries its envelope).
-    await this.run(claimed, await this.log.byIds(claimed.eventId ? [claimed.eventId] : []));
+    await this.run(claimed.delivery, envelopesOf([claimed]));
   }
 
   /**
    * Claims up to `limit` due first attempts for the dispatcher, with their
-   * envelopes (two statements for the whole batch). Each is then `run`.
+   * envelopes (one statement for the whole batch). Each is then `run`.
    */
   async claimFirstAttempts(limit: number): Promise<{ claimed: ClaimedDelivery[]; envelopes: Map<string, EventEnvelope> }> {
     const now = new Date();
-    const claimed = await this.deliveries.claimFirstAttempts(limit, now, this.leaseFrom(now));
-    const eventIds = claimed.flatMap((c) => (c.eventId ? [c.eventId] : []));
-    return { claimed, envelopes: await this.log.byIds(eventIds) };
+    const rows = await this.deliveries.claimFirstAttempts(limit, now, this.leaseFrom(now));
+    return { claimed: rows.map((r) => r.delivery), envelopes: envelopesOf(rows) };
   }
 
   /**
@@ -176,6 +173,13 @@ export class DeliveryAttemptService implements OnApplicationShutdown {
       await this.triggers.trigger([{ id: claimed.id, attempts: claimed.attempts + 1, delayMs: Math.max(0, outcome.nextAttemptAt.getTime() - Date.now()) }]);
     }
   }
+}
+
+/** The envelopes of claimed deliveries by event id (a test ping has none: it carries its own payload). */
+function envelopesOf(rows: Array<{ envelope: EventEnvelope | null }>): Map<string, EventEnvelope> {
+  const envelopes = new Map<string, EventEnvelope>();
+  for (const { envelope } of rows) if (envelope) envelopes.set(envelope.id, envelope);
+  return envelopes;
 }
 
 /** "HTTP 500: <body>" with the body cut to what the client kept (1 KB). */

@@ -19,6 +19,7 @@ function setup(concurrency: number, due: number) {
   let sending = 0;
   let maxSending = 0;
   let paused = false;
+  let pauseChecks = 0;
   const attempts = {
     claimFirstAttempts: jest.fn(async (limit: number) => {
       claims.push(limit);
@@ -39,7 +40,14 @@ function setup(concurrency: number, due: number) {
     ),
   };
   const wakeups = { listen: () => () => undefined };
-  const queues = { get: () => ({ isPaused: async () => paused }) };
+  const queues = {
+    get: () => ({
+      isPaused: async () => {
+        pauseChecks++;
+        return paused;
+      },
+    }),
+  };
   const failures: unknown[] = [];
   const background = { record: (_task: string, error: unknown) => failures.push(error) };
   const dispatcher = new DeliveryDispatcher(
@@ -64,6 +72,9 @@ function setup(concurrency: number, due: number) {
       return maxSending;
     },
     setPaused: (value: boolean) => (paused = value),
+    get pauseChecks() {
+      return pauseChecks;
+    },
     /** Ends every request in flight, in start order. */
     endAll: () => [...requests.values()].forEach((end) => end()),
   };
@@ -99,6 +110,22 @@ describe('DeliveryDispatcher', () => {
     await s.settle();
     expect(s.claims).toEqual([]);
     expect(s.requests.size).toBe(0);
+    await s.dispatcher.beforeApplicationShutdown();
+  });
+
+  it('asks Redis about the pause at most every 250 ms, not before every claim', async () => {
+    const s = setup(2, 40);
+    s.dispatcher.onApplicationBootstrap();
+    await s.settle();
+    while (s.requests.size) {
+      s.endAll();
+      await s.settle();
+    }
+    expect(s.rows).toHaveLength(0);
+    expect(s.claims.length).toBeGreaterThan(5);
+    // Not one question per claim (the claims here come within far less than 250 ms of each other,
+    // but a loaded test machine may cross one boundary).
+    expect(s.pauseChecks).toBeLessThanOrEqual(2);
     await s.dispatcher.beforeApplicationShutdown();
   });
 
