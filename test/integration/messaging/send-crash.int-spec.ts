@@ -12,8 +12,9 @@ import { createTestEnv, waitFor, type TestEnv } from '../../helpers/test-env';
  * may arrive again with the same WhatsApp id (a copy, which the phone shows
  * once), never as a second message (a duplicate).
  */
-const CHATS = 10;
-const PER_CHAT = 30;
+// A burst of 1,000 (the issue's size): 20 chats of 50.
+const CHATS = 20;
+const PER_CHAT = 50;
 const SESSION_PHONE = '5511972000001';
 const contact = (c: number) => `55119720011${String(c).padStart(2, '0')}`;
 
@@ -33,8 +34,8 @@ describe('messages survive kill -9 of the sending worker mid-burst (compiled app
       SANDBOX_ROOT_KEY: network.rootPublicKey.toString('base64'),
       STATUS_DEBOUNCE_MS: '0',
       HUMANIZE_ENABLED: 'false',
-      // 50 sends a second at most: the burst takes seconds, so the kill lands in the middle of it.
-      DEFAULT_RATE_LIMIT_PER_MINUTE: '50',
+      // 100 sends a second at most: the burst takes seconds, so the kill lands in the middle of it.
+      DEFAULT_RATE_LIMIT_PER_MINUTE: '100',
       RATE_LIMIT_WINDOW_MS: '1000',
       SESSION_LEASE_TTL_MS: '2000',
       SESSION_RECONCILE_INTERVAL_MS: '500',
@@ -98,7 +99,7 @@ describe('messages survive kill -9 of the sending worker mid-burst (compiled app
 
     // The second process adopts the session (its lease expires) and sends the rest.
     await start('second process', 'crash-send-2');
-    await waitFor(async () => (await countSent()) === CHATS * PER_CHAT, () => `every message SENT (${CHATS * PER_CHAT})`, 60000, 100);
+    await waitFor(async () => (await countSent()) === CHATS * PER_CHAT, () => `every message SENT (${CHATS * PER_CHAT})`, 120000, 100);
 
     let copies = 0;
     for (let c = 0; c < CHATS; c++) {
@@ -112,5 +113,5 @@ describe('messages survive kill -9 of the sending worker mid-burst (compiled app
     expect(copies).toBeLessThanOrEqual(5);
     // eslint-disable-next-line no-console
     console.info(`kill -9 mid-burst: ${sentAtKill} of ${CHATS * PER_CHAT} sent before the kill, ${copies} copies after the restart`);
-  });
+  }, 240_000);
 });
