@@ -40,22 +40,34 @@ export type RequeueResult = { kind: 'requeued'; message: MessageRecord } | { kin
 export class OutboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
+  /**
+   * Takes the chat's head row when it is PENDING and due, in one statement
+   * (autocommit, no interactive transaction: a drain claims once per message).
+   * The head is locked FOR UPDATE without SKIP LOCKED: skipping a locked head
+   * would send the row behind it first. Then the Message goes SENDING with
+   * its WhatsApp id (a receipt can reach ZapHub before the send's own commit
+   * does), a second statement: a crash between the two leaves the row
+   * PROCESSING and the message QUEUED, which the stale-lock reset gives back.
+   */
   async claimHead(sessionId: string, chatId: string, owner: string, now: Date): Promise<HeadClaim> {
-    return this.prisma.$transaction(async (tx) => {
-      // FOR UPDATE without SKIP LOCKED: skipping a locked head would send the row behind it first.
-      const [head] = await tx.$queryRaw<Array<{ id: string; messageId: string; status: string; attempts: number; availableAt: Date }>>`
-        SELECT "id", "messageId", "status"::text AS "status", "attempts", "availableAt" FROM "MessageQueueItem"
+    const [head] = await this.prisma.$queryRaw<Array<{ id: string; messageId: string; status: string; attempts: number; availableAt: Date; claimed: boolean }>>`
+      WITH head AS (
+        SELECT "id", "messageId", "status", "attempts", "availableAt" FROM "MessageQueueItem"
         WHERE "sessionId" = ${sessionId}::uuid AND "chatId" = ${chatId} AND "status" IN ('PENDING', 'PROCESSING')
         ORDER BY "seq" LIMIT 1
-        FOR UPDATE`;
-      if (!head) return { kind: 'empty' } as const;
-      if (head.status === 'PROCESSING') return { kind: 'busy' } as const;
-      if (head.availableAt.getTime() > now.getTime()) return { kind: 'later', at: head.availableAt } as const;
-      await tx.messageQueueItem.update({ where: { id: head.id }, data: { status: 'PROCESSING', lockedBy: owner, lockedAt: now } });
-      // The WhatsApp id goes on with SENDING: a receipt can reach ZapHub before the send's own commit does.
-      const message = await tx.message.update({ where: { id: head.messageId }, data: { status: 'SENDING', waMessageId: waMessageIdFor(head.messageId) }, include: WITH_SESSION });
-      return { kind: 'claimed', item: { id: head.id, messageId: head.messageId, attempts: head.attempts }, message: toRecord(message) } as const;
-    });
+        FOR UPDATE
+      ), claimed AS (
+        UPDATE "MessageQueueItem" q SET "status" = 'PROCESSING', "lockedBy" = ${owner}, "lockedAt" = ${now}, "updatedAt" = ${now}
+        FROM head WHERE q."id" = head."id" AND head."status" = 'PENDING' AND head."availableAt" <= ${now}
+        RETURNING q."id"
+      )
+      SELECT head."id"::text AS "id", head."messageId"::text AS "messageId", head."status"::text AS "status", head."attempts", head."availableAt",
+        EXISTS (SELECT 1 FROM claimed) AS "claimed"
+      FROM head`;
+    if (!head) return { kind: 'empty' };
+    if (!head.claimed) return head.status === 'PROCESSING' ? { kind: 'busy' } : { kind: 'later', at: head.availableAt };
+    const message = await this.prisma.message.update({ where: { id: head.messageId }, data: { status: 'SENDING', waMessageId: waMessageIdFor(head.messageId) }, include: WITH_SESSION });
+    return { kind: 'claimed', item: { id: head.id, messageId: head.messageId, attempts: head.attempts }, message: toRecord(message) };
   }
 
   /**
