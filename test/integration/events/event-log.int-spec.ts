@@ -38,12 +38,19 @@ describe('event log (PostgreSQL)', () => {
   it('numbers 200 concurrent appends from two replicas 1..200, per session, without gaps or duplicates', async () => {
     const a = (await sessions.create('seq-a', {}, 'STOPPED'))!;
     const b = (await sessions.create('seq-b', {}, 'STOPPED'))!;
+    // Each replica appends through as many loops as its pool has connections (10): 20 transactions
+    // contend for the two counters at any moment, and none waits on its own pool past Prisma's
+    // transaction start limit (200 at once did, on a loaded CI machine).
+    let next = 0;
     await Promise.all(
-      Array.from({ length: 200 }, (_, i) => {
-        const replica = replicas[i % 2]!;
-        const target = i % 4 < 2 ? a : b;
-        return replica.tx.run((tx) => replica.log.append(tx, { sessionId: target.id, sessionName: target.name, type: 'test.event', data: { i } }));
-      }),
+      replicas.flatMap((replica) =>
+        Array.from({ length: 10 }, async () => {
+          for (let i = next++; i < 200; i = next++) {
+            const target = i % 4 < 2 ? a : b;
+            await replica.tx.run((tx) => replica.log.append(tx, { sessionId: target.id, sessionName: target.name, type: 'test.event', data: { i } }));
+          }
+        }),
+      ),
     );
     expect(await sequencesOf(a.id)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
     expect(await sequencesOf(b.id)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
