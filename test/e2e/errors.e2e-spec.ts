@@ -159,7 +159,8 @@ describe('errors and queue admin routes', () => {
     it('lists every queue with its counts', async () => {
       const res = await t.http.get('/api/queues').set('X-Api-Key', key());
       expect(res.status).toBe(200);
-      expect(res.body).toHaveLength(7);
+      // The seven queues of the contract and media-download.
+      expect(res.body).toHaveLength(8);
       for (const q of res.body) {
         expect(q).toEqual({
           name: expect.any(String),
@@ -206,13 +207,13 @@ describe('errors and queue admin routes', () => {
       const paused = await t.http.post('/api/queues/pause').set('X-Api-Key', key());
       expect({ status: paused.status, body: paused.body }).toEqual({ status: 200, body: { paused: true } });
       let list = await t.http.get('/api/queues').set('X-Api-Key', key());
-      expect(list.body.map((q: { paused: boolean }) => q.paused)).toEqual(Array(7).fill(true));
+      expect(list.body.map((q: { paused: boolean }) => q.paused)).toEqual(Array(8).fill(true));
       expect(await queue.isPaused()).toBe(true); // really paused in Redis, for every replica
 
       const resumed = await t.http.post('/api/queues/resume').set('X-Api-Key', key());
       expect({ status: resumed.status, body: resumed.body }).toEqual({ status: 200, body: { paused: false } });
       list = await t.http.get('/api/queues').set('X-Api-Key', key());
-      expect(list.body.map((q: { paused: boolean }) => q.paused)).toEqual(Array(7).fill(false));
+      expect(list.body.map((q: { paused: boolean }) => q.paused)).toEqual(Array(8).fill(false));
     });
   });
 });
