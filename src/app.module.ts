@@ -15,6 +15,8 @@ import { OutboundUrlModule } from './infra/outbound-url/outbound-url.module';
 import { PrismaModule } from './infra/prisma/prisma.module';
 import { QueuesModule } from './infra/queues/queues.module';
 import { RedisModule } from './infra/redis/redis.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { HealthModule } from './modules/health/health.module';
 import { QueuesAdminModule } from './modules/queues-admin/queues-admin.module';
 
@@ -44,8 +46,11 @@ export class AppModule {
         MetricsModule,
         OutboundUrlModule,
         HealthModule,
+        AuthModule,
         QueuesAdminModule,
         ...extraModules,
+        // After the feature modules: its stream controller uses the (global) sessions module.
+        DashboardModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from '../app.module';
 import { createValidationPipe } from '../common/pipes/validation.pipe';
+import { mountDashboard } from '../modules/dashboard/dashboard-static';
 import type { AppConfig } from '../config';
 import { featureModules } from './feature-modules';
 import { setupOpenApi } from './openapi';
@@ -30,8 +31,10 @@ export async function createApp(
   app.useBodyParser('urlencoded', { limit: config.BODY_LIMIT, extended: true });
   app.disable('x-powered-by');
   app.set('trust proxy', true);
-  // An API: no HTML of its own but /docs, whose inline scripts a strict CSP would block.
+  // No CSP by default: /docs (Swagger UI) runs inline scripts that a strict policy would block.
   app.use(helmet({ contentSecurityPolicy: false }));
+  // The dashboard's page gets a strict one of its own (its own assets only).
+  mountDashboard(app, config);
   app.useGlobalPipes(createValidationPipe());
   setupOpenApi(app);
   await app.init();

@@ -240,6 +240,17 @@ export const baseConfigSchema = z.object({
   QUEUE_MAINTENANCE_CLEANUP_CONCURRENCY: int(1, 1000).default(1),
   QUEUE_MEDIA_DOWNLOAD_CONCURRENCY: int(1, 1000).default(4),
   QUEUE_MEDIA_DOWNLOAD_ATTEMPTS: int(1, 100).default(5),
+
+  /** Folder of the built dashboard page (`npm run build` writes dist/dashboard); default: the one beside the compiled app. */
+  DASHBOARD_DIR: z.string().min(1).optional(),
+  /** Lifetime of the browser session cookie (POST /api/auth/session), in seconds. */
+  AUTH_SESSION_TTL_SECONDS: int(1, 30 * 86_400).default(43_200),
+  /** Heartbeat comment interval of GET /api/events/stream. */
+  EVENT_STREAM_HEARTBEAT_MS: int(10, 600_000).default(15_000),
+  /** How often a live stream reads the event log without a wake-up hint (the backstop when a Redis hint is lost). */
+  EVENT_STREAM_POLL_MS: int(50, 600_000).default(2000),
+  /** A stream client that leaves written events unread this long is dropped (it resumes with Last-Event-ID). */
+  EVENT_STREAM_SLOW_CLIENT_MS: int(10, 600_000).default(30_000),
 });
 type BaseConfig = z.infer<typeof baseConfigSchema>;
 

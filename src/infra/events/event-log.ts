@@ -44,6 +44,11 @@ export class EventLog {
     return { items, nextAfter: items.length ? items[items.length - 1]!.sequence : null };
   }
 
+  /** The sequence of the session's last committed event, 0 when none: a live stream without a cursor starts after it. */
+  lastSequence(sessionId: string): Promise<number> {
+    return this.events.lastSequence(sessionId);
+  }
+
   /** Stored envelopes by id, for deliveries (missing ids are left out). */
   byIds(ids: string[]): Promise<Map<string, EventEnvelope>> {
     return this.events.findByIds(ids);

@@ -55,6 +55,12 @@ export class EventRepository {
     return rows.map(toEnvelope);
   }
 
+  /** The sequence of the session's last committed event (0 when it has none): where a live stream starts. */
+  async lastSequence(sessionId: string): Promise<number> {
+    const counter = await this.prisma.eventCounter.findUnique({ where: { sessionId }, select: { lastSequence: true } });
+    return counter?.lastSequence ?? 0;
+  }
+
   async findByIds(ids: string[]): Promise<Map<string, EventEnvelope>> {
     if (!ids.length) return new Map();
     const rows = await this.prisma.event.findMany({ where: { id: { in: ids } } });

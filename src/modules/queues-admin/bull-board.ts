@@ -2,6 +2,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { BullBoardModule } from '@bull-board/nestjs';
 import type { DynamicModule } from '@nestjs/common';
+import { BROWSER_SESSIONS, type BrowserSessionVerifier } from '../../common/guards/browser-session.port';
 import { APP_CONFIG, type AppConfig } from '../../config';
 import { ALL_QUEUES, OWNER_QUEUES } from '../../infra/queues/queue-catalogue';
 import { adminAuthMiddleware } from './admin-auth.middleware';
@@ -19,11 +20,11 @@ export const BULL_BOARD_ROUTE = '/admin/queues';
 export function bullBoardModules(): DynamicModule[] {
   return [
     BullBoardModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [APP_CONFIG, { token: BROWSER_SESSIONS, optional: true }],
+      useFactory: (config: AppConfig, browserSessions?: BrowserSessionVerifier) => ({
         route: BULL_BOARD_ROUTE,
         adapter: ExpressAdapter,
-        middleware: adminAuthMiddleware(config.API_KEY),
+        middleware: adminAuthMiddleware(config.API_KEY, browserSessions),
         boardOptions: { uiConfig: { boardTitle: 'ZapHub queues' } },
       }),
     }),

@@ -1,0 +1,48 @@
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { EventStreams } from '../../infra/events/event-stream';
+import { SessionsService } from '../sessions/sessions.service';
+import { EventStreamQueryDto, resumeSequence } from './event-stream.dto';
+
+@ApiTags('events')
+@ApiSecurity('api-key')
+@Controller('api/events/stream')
+export class EventStreamController {
+  constructor(
+    private readonly sessions: SessionsService,
+    private readonly streams: EventStreams,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: "A session's events live, as Server-Sent Events",
+    description:
+      'Each frame: `id: <session>:<sequence>`, `event: <type>`, `data: <envelope>` (the body webhooks carry). A reconnect with ' +
+      '`Last-Event-ID` (browsers send it by themselves) resumes after that event without gaps. A comment line every ' +
+      'EVENT_STREAM_HEARTBEAT_MS (15 s) keeps idle connections open. Events appended by any replica arrive. A client that leaves ' +
+      'events unread for EVENT_STREAM_SLOW_CLIENT_MS is disconnected and resumes with Last-Event-ID.',
+  })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event (`<session>:<sequence>`)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({ description: 'The stream (text/event-stream), open until the client leaves', schema: { type: 'string' } })
+  async stream(
+    @Query() query: EventStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    const sessionId = await this.sessions.idOf(query.session);
+    const after =
+      lastEventId !== undefined && lastEventId !== ''
+        ? resumeSequence(lastEventId, query.session)
+        : (query.after ?? (await this.streams.currentSequence(sessionId)));
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    // no-transform: proxies must not compress or buffer the stream; X-Accel-Buffering: nginx likewise.
+    res.setHeader('Cache-Control', 'no-store, no-transform');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+    await this.streams.serve(sessionId, after, res);
+  }
+}

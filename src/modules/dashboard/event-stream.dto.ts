@@ -1,0 +1,38 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsString, Matches, Min } from 'class-validator';
+import { ValidationError } from '../../common/errors/domain-errors';
+import { IntegerQuery, Optional } from '../../common/validation/decorators';
+
+const SESSION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+export class EventStreamQueryDto {
+  @ApiProperty({ example: 'sales-1', description: 'The session whose events to stream' })
+  @IsString()
+  @Matches(SESSION_NAME, { message: 'session must match ^[A-Za-z0-9_-]{1,64}$' })
+  session: string;
+
+  @ApiPropertyOptional({
+    minimum: 0,
+    description:
+      'Start after this sequence (0: the whole kept history). Without it and without Last-Event-ID the stream starts with the next event. ' +
+      'Last-Event-ID, when sent (as browsers do on a reconnect), takes precedence',
+  })
+  @Optional()
+  @IntegerQuery()
+  @IsInt()
+  @Min(0)
+  after?: number;
+}
+
+/**
+ * The sequence a `Last-Event-ID` (`<session>:<sequence>`, the `id:` of the
+ * frames) resumes after. It must name the streamed session: an id of another
+ * session would silently skip or repeat events, so it is a 400.
+ */
+export function resumeSequence(lastEventId: string, session: string): number {
+  const m = /^([A-Za-z0-9_-]{1,64}):(\d{1,10})$/.exec(lastEventId.trim());
+  if (!m || m[1] !== session || Number(m[2]) > 2 ** 31 - 1) {
+    throw new ValidationError('Invalid Last-Event-ID', [{ field: 'Last-Event-ID', message: `must be ${session}:<sequence> (the id of an event of this stream)` }]);
+  }
+  return Number(m[2]);
+}
