@@ -25,6 +25,26 @@ export interface MessageRecord {
   sentAt: Date | null;
   deliveredAt: Date | null;
   readAt: Date | null;
+  /** When the author edited it (null: never). Absent where a statement did not read it. */
+  editedAt?: Date | null;
+  /** When the author deleted it for everyone (null: not revoked). */
+  revokedAt?: Date | null;
+  /** Reactions, one per reactor (`from` null: the account itself, from its phone). */
+  reactions?: MessageReaction[] | null;
+  /** A group message's receipts per member (read by `find` only). */
+  receipts?: ParticipantReceipt[];
+}
+
+export interface MessageReaction {
+  from: string | null;
+  emoji: string;
+  at: string;
+}
+
+export interface ParticipantReceipt {
+  participant: string;
+  status: 'DELIVERED' | 'READ';
+  at: Date;
 }
 
 /** What one accept statement writes: the message, its outbox row, its file and its Idempotency-Key. */
@@ -125,9 +145,15 @@ export class MessageRepository {
     return this.prisma.idempotencyKey.findUnique({ where: { sessionId_key: { sessionId, key } }, select: { requestHash: true, response: true, createdAt: true } });
   }
 
+  /** One message with, for a group message, its receipts per member (GET /api/messages/:id). */
   async find(id: string): Promise<MessageRecord | null> {
-    const row = await this.prisma.message.findUnique({ where: { id }, include: WITH_SESSION });
-    return row ? toRecord(row) : null;
+    const row = await this.prisma.message.findUnique({
+      where: { id },
+      include: { ...WITH_SESSION, receipts: { select: { participant: true, status: true, at: true }, orderBy: [{ at: 'asc' }, { participant: 'asc' }] } },
+    });
+    if (!row) return null;
+    const { receipts, ...rest } = row;
+    return { ...toRecord(rest), receipts: receipts.map((r) => ({ participant: r.participant, status: r.status === 'READ' ? 'READ' : 'DELIVERED', at: r.at })) };
   }
 
   /** A message of one session (a reaction's target, a quoted message). */
@@ -210,5 +236,8 @@ export function toRecord(row: Row): MessageRecord {
     sentAt: row.sentAt,
     deliveredAt: row.deliveredAt,
     readAt: row.readAt,
+    editedAt: row.editedAt ?? null,
+    revokedAt: row.revokedAt ?? null,
+    reactions: Array.isArray(row.reactions) ? (row.reactions as unknown as MessageReaction[]) : null,
   };
 }

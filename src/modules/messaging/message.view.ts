@@ -5,7 +5,10 @@ import type { MessageView } from './messages.dto';
 export type MessageViewSource = Pick<
   MessageRecord,
   'id' | 'sessionName' | 'chatId' | 'direction' | 'type' | 'status' | 'text' | 'attempts' | 'error' | 'waMessageId' | 'createdAt' | 'sentAt' | 'deliveredAt' | 'readAt'
->;
+> &
+  Partial<Pick<MessageRecord, 'editedAt' | 'revokedAt' | 'reactions' | 'receipts'>>;
+
+const isGroup = (chatId: string): boolean => chatId.endsWith('@g.us');
 
 /** The API's Message (and the data of message.* events). */
 export function toMessageView(m: MessageViewSource): MessageView {
@@ -24,6 +27,13 @@ export function toMessageView(m: MessageViewSource): MessageView {
     sentAt: m.sentAt?.toISOString() ?? null,
     deliveredAt: m.deliveredAt?.toISOString() ?? null,
     readAt: m.readAt?.toISOString() ?? null,
+    // Our additions, shown only when they say something (so views stored before them read the same):
+    ...(m.editedAt ? { editedAt: m.editedAt.toISOString() } : {}),
+    ...(m.revokedAt ? { revoked: true, revokedAt: m.revokedAt.toISOString() } : {}),
+    ...(m.reactions?.length ? { reactions: m.reactions.map((r) => ({ from: r.from, emoji: r.emoji, at: r.at })) } : {}),
+    ...(m.receipts && m.direction === 'outbound' && isGroup(m.chatId)
+      ? { receipts: m.receipts.map((r) => ({ participant: r.participant, status: r.status, at: r.at.toISOString() })) }
+      : {}),
   };
 }
 

@@ -180,6 +180,29 @@ export class MessageView {
   @ApiProperty({ nullable: true, type: String }) sentAt: string | null;
   @ApiProperty({ nullable: true, type: String }) deliveredAt: string | null;
   @ApiProperty({ nullable: true, type: String }) readAt: string | null;
+  @ApiPropertyOptional({ description: 'When the author edited it (text is the edited one); absent when never edited', example: '2026-12-06T03:50:00.000Z' })
+  editedAt?: string;
+  @ApiPropertyOptional({ description: 'Present (true) when the author deleted it for everyone; the text stays', example: true })
+  revoked?: boolean;
+  @ApiPropertyOptional({ description: 'When it was deleted for everyone' })
+  revokedAt?: string;
+  @ApiPropertyOptional({ type: () => [MessageReactionView], description: 'Reactions, one per reactor (latest wins); absent when none' })
+  reactions?: MessageReactionView[];
+  @ApiPropertyOptional({ type: () => [MessageReceiptView], description: 'GET /api/messages/:id of an outbound group message: receipts per group member' })
+  receipts?: MessageReceiptView[];
+}
+
+export class MessageReactionView {
+  @ApiProperty({ nullable: true, type: String, description: "Reactor's phone (or JID when WhatsApp hides it); null: the account itself, from its phone", example: '5511988887777' })
+  from: string | null;
+  @ApiProperty({ example: '👍' }) emoji: string;
+  @ApiProperty({ description: 'When WhatsApp says it was sent' }) at: string;
+}
+
+export class MessageReceiptView {
+  @ApiProperty({ description: "The member's JID", example: '5511988887777@s.whatsapp.net' }) participant: string;
+  @ApiProperty({ enum: ['DELIVERED', 'READ'] }) status: 'DELIVERED' | 'READ';
+  @ApiProperty() at: string;
 }
 
 export class MessagePageView {

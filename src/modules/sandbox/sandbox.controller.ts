@@ -52,7 +52,8 @@ export class SandboxController {
       'The contact `from` (created on first use: every number is a WhatsApp user in the sandbox) sends the account of the session ' +
       'a message over real Signal encryption: `text` (type text, the default), a media file (`media`, with `caption` for image, video ' +
       'and document), which the contact encrypts and uploads to the sandbox media server as WhatsApp does, or a `location`; ' +
-      '`replyTo` quotes a message by its WhatsApp id. A paired session that is offline receives it when it reconnects. ' +
+      '`replyTo` quotes a message by its WhatsApp id. Type `reaction` (`reaction: {waMessageId, emoji}`) reacts to a message the contact ' +
+      'sent or received, `edit` (`edit: {waMessageId, text}`) edits and `revoke` (`revoke: {waMessageId}`) deletes for everyone a message it sent. A paired session that is offline receives it when it reconnects. ' +
       '400 naming each bad field (including fields that do not belong to the type), 404 for a session the sandbox never saw, ' +
       '409 for a session not linked to an account yet.',
   })

@@ -64,6 +64,40 @@ export class InboundLocationDto {
   address?: string;
 }
 
+const WA_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export class InboundReactionDto {
+  @ApiProperty({ description: 'WhatsApp id of the message reacted to (one the contact sent or received)', example: '3EB0C431C26A1916E2D1' })
+  @IsString()
+  @Matches(WA_ID, { message: 'reaction.waMessageId must be a WhatsApp message id' })
+  waMessageId: string;
+
+  @ApiProperty({ description: "The emoji; '' removes the contact's reaction", example: '👍' })
+  @IsString()
+  @MaxLength(64)
+  emoji: string;
+}
+
+export class InboundEditDto {
+  @ApiProperty({ description: 'WhatsApp id of a message the contact sent', example: '3EB0C431C26A1916E2D1' })
+  @IsString()
+  @Matches(WA_ID, { message: 'edit.waMessageId must be a WhatsApp message id' })
+  waMessageId: string;
+
+  @ApiProperty({ description: 'The new text', example: 'Hi, is my order ready? (edited)' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(65_536)
+  text: string;
+}
+
+export class InboundRevokeDto {
+  @ApiProperty({ description: 'WhatsApp id of a message the contact sent, deleted for everyone', example: '3EB0C431C26A1916E2D1' })
+  @IsString()
+  @Matches(WA_ID, { message: 'revoke.waMessageId must be a WhatsApp message id' })
+  waMessageId: string;
+}
+
 export class InboundDto {
   @ApiProperty({ description: 'Name of the ZapHub session that receives the message', example: 'sales' })
   @IsString()
@@ -109,6 +143,21 @@ export class InboundDto {
   @IsString()
   @Matches(/^[A-Za-z0-9_-]{1,128}$/, { message: 'replyTo must be a WhatsApp message id' })
   replyTo?: string;
+
+  @ApiPropertyOptional({ type: InboundReactionDto, description: 'type reaction (required): the contact reacts to a message' })
+  @Optional()
+  @ValidateNestedObject(() => InboundReactionDto)
+  reaction?: InboundReactionDto;
+
+  @ApiPropertyOptional({ type: InboundEditDto, description: 'type edit (required): the contact edits a message it sent' })
+  @Optional()
+  @ValidateNestedObject(() => InboundEditDto)
+  edit?: InboundEditDto;
+
+  @ApiPropertyOptional({ type: InboundRevokeDto, description: 'type revoke (required): the contact deletes a message it sent for everyone' })
+  @Optional()
+  @ValidateNestedObject(() => InboundRevokeDto)
+  revoke?: InboundRevokeDto;
 }
 
 export class DisconnectDto {

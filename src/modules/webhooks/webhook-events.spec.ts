@@ -3,7 +3,7 @@ import { eventFilterMatches, normalizeEvents, unknownEvents, WEBHOOK_EVENT_TYPES
 describe('webhook event filters', () => {
   it('lists the contract events', () => {
     expect([...WEBHOOK_EVENT_TYPES].sort()).toEqual(
-      ['message.delivered', 'message.expired', 'message.failed', 'message.media', 'message.read', 'message.received', 'message.sent', 'session.qr', 'session.status', 'webhook.test'].sort(),
+      ['message.delivered', 'message.edited', 'message.expired', 'message.failed', 'message.media', 'message.reaction', 'message.read', 'message.received', 'message.revoked', 'message.sent', 'session.qr', 'session.status', 'webhook.test'].sort(),
     );
   });
 

@@ -12,6 +12,11 @@ export const WEBHOOK_EVENT_TYPES = [
   'message.failed',
   'message.expired',
   'message.media',
+  // Our additions (the contract names no event for them): a contact's reaction, edit or
+  // delete-for-everyone applied to a stored message.
+  'message.reaction',
+  'message.edited',
+  'message.revoked',
   'webhook.test',
 ] as const;
 

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { downloadMediaMessage, makeWASocket, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
+import { downloadMediaMessage, makeWASocket, type AnyMessageContent, type WAMessage, type WASocket } from '@whiskeysockets/baileys';
 import pino from 'pino';
 import type { AgentsTrusting } from '../../../common/tls/agents-trusting';
 import type { ContactState } from './contact-state';
-import type { ContactOutgoing } from './inbound-content';
+import type { ContactChange, ContactOutgoing } from './inbound-content';
 import { describeContent, describeMedia } from './message-content';
 
 export interface FakeContactOptions {
@@ -93,7 +93,9 @@ export class FakeContact {
   async send(toPhone: string, outgoing: ContactOutgoing): Promise<string> {
     const jid = `${toPhone}@s.whatsapp.net`;
     const quoted = outgoing.replyTo ? this.quotable(jid, outgoing.replyTo) : undefined;
-    const message = await this.sock.sendMessage(jid, outgoing.content, quoted ? { quoted } : {});
+    const content = outgoing.change ? this.changeContent(jid, outgoing.change) : outgoing.content;
+    if (!content) throw new Error('nothing to send');
+    const message = await this.sock.sendMessage(jid, content, quoted ? { quoted } : {});
     const id = message?.key.id;
     if (!id || !message.message) throw new Error('Baileys did not return the sent message');
     this.options.state.rememberSent(id, message.message);
@@ -179,6 +181,22 @@ export class FakeContact {
       .catch((error: unknown) => this.options.onBackgroundError?.(`media download of contact ${this.phone}`, error))
       .finally(() => this.downloads.delete(tracked));
     this.downloads.add(tracked);
+  }
+
+  /**
+   * A reaction to a message this contact sent or received, or an edit / delete for everyone of
+   * one it sent, as a phone sends them (Baileys builds the reaction or protocol message).
+   */
+  private changeContent(chatJid: string, change: ContactChange): AnyMessageContent {
+    const key = { remoteJid: chatJid, id: change.waMessageId, fromMe: this.options.state.sent.has(change.waMessageId) };
+    switch (change.kind) {
+      case 'reaction':
+        return { react: { text: change.emoji, key } };
+      case 'edit':
+        return { text: change.text, edit: { ...key, fromMe: true } };
+      case 'revoke':
+        return { delete: { ...key, fromMe: true } };
+    }
   }
 
   /** The message `id` as Baileys quotes it: one this contact sent (its content) or received (its text). */

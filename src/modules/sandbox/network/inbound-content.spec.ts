@@ -54,7 +54,20 @@ describe('parseInboundContent', () => {
     [{ text: 'x', location: { latitude: 1, longitude: 1 } }, ['location']],
     [{ text: 'x', replyTo: 'not an id!' }, ['replyTo']],
     [{ text: 'x', extra: 1 }, ['extra']],
+    [{ type: 'reaction' }, ['reaction']],
+    [{ type: 'reaction', reaction: { waMessageId: 'bad id!', emoji: 7 } }, ['reaction.waMessageId', 'reaction.emoji']],
+    [{ type: 'reaction', text: 'x', reaction: { waMessageId: '3EB0A', emoji: '👍', extra: 1 } }, ['text', 'reaction.extra']],
+    [{ type: 'edit', edit: { waMessageId: '3EB0A', text: '' } }, ['edit.text']],
+    [{ type: 'revoke', revoke: { waMessageId: '3EB0A', text: 'x' } }, ['revoke.text']],
+    [{ text: 'x', revoke: { waMessageId: '3EB0A' } }, ['revoke']],
   ])('%j is refused naming %j', (input, fields) => {
     expect(problemsOf(input).map((p) => p.field)).toEqual(fields);
+  });
+
+  it('turns a reaction, an edit and a revoke into a change the contact sends', () => {
+    expect(parseInboundContent({ type: 'reaction', reaction: { waMessageId: '3EB0A', emoji: '👍' } })).toEqual({ change: { kind: 'reaction', waMessageId: '3EB0A', emoji: '👍' } });
+    expect(parseInboundContent({ type: 'reaction', reaction: { waMessageId: '3EB0A', emoji: '' } }).change).toEqual({ kind: 'reaction', waMessageId: '3EB0A', emoji: '' });
+    expect(parseInboundContent({ type: 'edit', edit: { waMessageId: '3EB0A', text: 'v2' } })).toEqual({ change: { kind: 'edit', waMessageId: '3EB0A', text: 'v2' } });
+    expect(parseInboundContent({ type: 'revoke', revoke: { waMessageId: '3EB0A' } })).toEqual({ change: { kind: 'revoke', waMessageId: '3EB0A' } });
   });
 });

@@ -2,11 +2,20 @@ import type { AnyMessageContent } from '@whiskeysockets/baileys';
 import type { ErrorDetail } from '../../../common/errors/domain-errors';
 import { INBOUND_TYPES, type InboundMessageInput, type InboundType } from './sandbox-network.types';
 
-/** What a fake contact sends: Baileys content, and the id of the message it replies to. */
+/**
+ * What a fake contact sends: Baileys content and the id of the message it replies to, or a
+ * change of an earlier message (the contact knows whose it is, so it builds the key).
+ */
 export interface ContactOutgoing {
-  content: AnyMessageContent;
+  content?: AnyMessageContent;
   replyTo?: string;
+  change?: ContactChange;
 }
+
+export type ContactChange =
+  | { kind: 'reaction'; waMessageId: string; emoji: string }
+  | { kind: 'edit'; waMessageId: string; text: string }
+  | { kind: 'revoke'; waMessageId: string };
 
 export class InboundContentError extends Error {
   constructor(readonly problems: ErrorDetail[]) {
@@ -18,7 +27,9 @@ const MAX_TEXT = 65_536;
 const MEDIA_TYPES: ReadonlySet<InboundType> = new Set(['image', 'video', 'audio', 'document', 'sticker']);
 /** WhatsApp shows a caption under these; audio and stickers have none. */
 const CAPTIONED: ReadonlySet<InboundType> = new Set(['image', 'video', 'document']);
-const FIELDS = new Set(['type', 'text', 'media', 'caption', 'location', 'replyTo']);
+const FIELDS = new Set(['type', 'text', 'media', 'caption', 'location', 'replyTo', 'reaction', 'edit', 'revoke']);
+const CHANGE_TYPES: ReadonlySet<InboundType> = new Set(['reaction', 'edit', 'revoke']);
+const MAX_EMOJI = 64;
 const MEDIA_FIELDS = new Set(['data', 'mimetype', 'filename']);
 const LOCATION_FIELDS = new Set(['latitude', 'longitude', 'name', 'address']);
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -43,6 +54,8 @@ export function parseInboundContent(input: InboundMessageInput): ContactOutgoing
     bad('type', `must be one of ${INBOUND_TYPES.join(', ')}`);
     throw new InboundContentError(problems);
   }
+  if (CHANGE_TYPES.has(type)) return parseChange(type, raw, problems);
+  for (const field of ['reaction', 'edit', 'revoke'] as const) if (raw[field] !== undefined) bad(field, `is only for type ${field}`);
   const isMedia = MEDIA_TYPES.has(type);
   const { text, caption, replyTo } = raw;
 
@@ -66,6 +79,29 @@ export function parseInboundContent(input: InboundMessageInput): ContactOutgoing
   if (problems.length) throw new InboundContentError(problems);
   const content = toContent(type, { text: text as string | undefined, caption: caption as string | undefined, media, location });
   return { content, ...(replyTo ? { replyTo: replyTo as string } : {}) };
+}
+
+/** A reaction, an edit or a revoke: only its own object (named like the type) is allowed. */
+function parseChange(type: InboundType, raw: Record<string, unknown>, problems: ErrorDetail[]): ContactOutgoing {
+  const bad = (field: string, message: string) => problems.push({ field, message });
+  for (const key of Object.keys(raw)) if (key !== 'type' && key !== type && FIELDS.has(key) && raw[key] !== undefined) bad(key, `is not allowed for type ${type}`);
+  const body = raw[type];
+  const allowed = type === 'reaction' ? ['waMessageId', 'emoji'] : type === 'edit' ? ['waMessageId', 'text'] : ['waMessageId'];
+  const shape = `{${allowed.join(', ')}}`;
+  if (!isObject(body)) {
+    bad(type, `is required for type ${type} (${shape})`);
+    throw new InboundContentError(problems);
+  }
+  for (const key of Object.keys(body)) if (!allowed.includes(key)) bad(`${type}.${key}`, 'is not allowed');
+  const { waMessageId, emoji, text } = body;
+  if (typeof waMessageId !== 'string' || !WA_MESSAGE_ID.test(waMessageId)) bad(`${type}.waMessageId`, 'must be a WhatsApp message id');
+  if (type === 'reaction' && (typeof emoji !== 'string' || emoji.length > MAX_EMOJI)) bad('reaction.emoji', `must be a string of at most ${MAX_EMOJI} characters ('' removes the reaction)`);
+  if (type === 'edit' && (typeof text !== 'string' || text.length === 0 || text.length > MAX_TEXT)) bad('edit.text', `must be a non-empty string of at most ${MAX_TEXT} characters`);
+  if (problems.length) throw new InboundContentError(problems);
+  const id = waMessageId as string;
+  if (type === 'reaction') return { change: { kind: 'reaction', waMessageId: id, emoji: emoji as string } };
+  if (type === 'edit') return { change: { kind: 'edit', waMessageId: id, text: text as string } };
+  return { change: { kind: 'revoke', waMessageId: id } };
 }
 
 interface ParsedMedia {
@@ -136,6 +172,8 @@ function toContent(
       return { document: media!.data, mimetype: media!.mimetype, fileName: media!.filename, caption };
     case 'sticker':
       return { sticker: media!.data, mimetype: media!.mimetype };
+    default:
+      throw new Error(`type ${type} is a change, not content`);
   }
 }
 

@@ -318,6 +318,28 @@ export class SandboxNetwork {
     return contact.send(entry.phone, outgoing);
   }
 
+  /**
+   * Members of a group report receipts for messages the session sent there: WhatsApp tells the
+   * sender with one `<receipt from="<group>" participant="<member>">` per member and status, which
+   * the real Baileys client turns into `message-receipt.update`. (The sandbox has no groups
+   * otherwise: sending to one is not supported yet, so the messages are ones a test stored.)
+   */
+  groupReceipt(sessionName: string, r: { group: string; participant: string; waMessageIds: string[]; type: 'delivery' | 'read' }): void {
+    const entry = this.sessions.get(sessionName);
+    const connection = entry?.connection;
+    if (!connection?.isOpen) throw new ConflictError(`Session "${sessionName}" is not connected`);
+    const member = normalizePhone(r.participant);
+    const [first, ...more] = r.waMessageIds;
+    if (!r.group.endsWith('@g.us') || !member || !first) {
+      throw new ValidationError('a group JID, a member phone and at least one message id are needed', [{ field: 'group', message: 'invalid group receipt' }]);
+    }
+    connection.send({
+      tag: 'receipt',
+      attrs: { from: r.group, participant: `${member}@s.whatsapp.net`, id: first, t: unixNow(), ...(r.type === 'read' ? { type: 'read' } : {}) },
+      ...(more.length ? { content: [{ tag: 'list', attrs: {}, content: more.map((id) => ({ tag: 'item', attrs: { id } })) }] } : {}),
+    });
+  }
+
   /** The chat states the contact `phone` saw (a session typing to it), oldest first. */
   contactPresences(phone: string): ContactPresence[] {
     const normalized = normalizePhone(phone);

@@ -95,7 +95,7 @@ export interface ContactMedia {
   sha256: string;
 }
 
-export const INBOUND_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location'] as const;
+export const INBOUND_TYPES = ['text', 'image', 'video', 'audio', 'document', 'sticker', 'location', 'reaction', 'edit', 'revoke'] as const;
 export type InboundType = (typeof INBOUND_TYPES)[number];
 
 /** What a fake contact sends a session (`SandboxNetwork.inbound`, `POST /api/sandbox/inbound`). */
@@ -111,6 +111,12 @@ export interface InboundMessageInput {
   location?: { latitude: number; longitude: number; name?: string; address?: string };
   /** The WhatsApp id of the message this one replies to. */
   replyTo?: string;
+  /** type reaction: the message reacted to (one the contact sent or received) and the emoji ('' removes it). */
+  reaction?: { waMessageId: string; emoji: string };
+  /** type edit: a message the contact sent, and its new text. */
+  edit?: { waMessageId: string; text: string };
+  /** type revoke: a message the contact sent, deleted for everyone. */
+  revoke?: { waMessageId: string };
 }
 
 /** A chat state a fake contact saw (a session typing to it, and so on). */

@@ -52,11 +52,23 @@ export interface InboundMessage {
   quotedWaMessageId: string | null;
   /** A reaction: the WhatsApp id of the message reacted to (the emoji is `text`; empty removes it). */
   reactionTo: string | null;
+  /**
+   * The author's normalized JID (the group participant, else the contact; phone JID when WhatsApp
+   * tells it); null for the account's own messages. Identifies a reactor and an editor.
+   */
+  senderJid?: string | null;
+  /** An edit or a delete for everyone of an earlier message (WhatsApp sends these as protocol messages). */
+  change?: MessageChange | null;
   /** What the message says of its file (image, video, audio, document, sticker); null for other types. */
   media?: InboundMedia | null;
   /** Opaque engine payload, stored so media can be downloaded later. */
   raw: unknown;
 }
+
+/** What an edit or a revoke does to an earlier message of the same chat and author. */
+export type MessageChange =
+  | { kind: 'edit'; targetWaMessageId: string; text: string | null }
+  | { kind: 'revoke'; targetWaMessageId: string };
 
 /** The file a received media message announces (before it is downloaded). */
 export interface InboundMedia {
@@ -72,7 +84,8 @@ export type EngineEvent =
   | { type: 'open'; me: EngineMe }
   | { type: 'close'; disconnect: EngineDisconnect }
   | { type: 'message'; message: InboundMessage }
-  | { type: 'receipt'; waMessageId: string; chatId: string; status: 'SENT' | 'DELIVERED' | 'READ' }
+  /** `participant`: in a group, the member whose receipt it is (normalized JID); null in a one-to-one chat. */
+  | { type: 'receipt'; waMessageId: string; chatId: string; status: 'SENT' | 'DELIVERED' | 'READ'; participant?: string | null }
   /** Credentials changed (pairing, adv secret rotation): purely informational. */
   | { type: 'creds' };
 

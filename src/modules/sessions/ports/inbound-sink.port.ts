@@ -11,6 +11,8 @@ export interface InboundReceipt {
   /** Normalized like InboundMessage.chatId, so it matches the message it belongs to. */
   chatId: string;
   status: 'SENT' | 'DELIVERED' | 'READ';
+  /** A group member's receipt: that member's normalized JID; null or absent in a one-to-one chat. */
+  participant?: string | null;
 }
 
 /**

@@ -36,7 +36,7 @@ import { classifyDisconnect } from './classify-disconnect';
 import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
-import { normalizeInboundMessage, receiptOf, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeInboundMessage, participantReceiptOf, receiptOf, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 import { toBaileysContent, toQuotedMessage } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
@@ -177,11 +177,12 @@ export class BaileysConnection implements EngineConnection {
         if (receipt) this.emit(receipt);
       }
     });
-    // Groups report receipts per participant: the first delivery / read of any
-    // participant moves the message on (the consumer keeps statuses monotonic).
+    // Groups report receipts per participant: each is recorded for its member, and the
+    // first delivery / read of any member moves the message on (the consumer keeps
+    // statuses monotonic).
     this.onEv('message-receipt.update', (updates) => {
       for (const { key, receipt } of updates) {
-        const event = receiptOf(key, receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null);
+        const event = participantReceiptOf(key, receipt);
         if (event) this.emit(event);
       }
     });

@@ -1,5 +1,5 @@
 import type { WAMessage } from '@whiskeysockets/baileys';
-import { normalizeChatId, normalizeInboundMessage, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
+import { normalizeChatId, normalizeInboundMessage, participantReceiptOf, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 
 const base = (message: object, key: object = {}): WAMessage =>
   ({
@@ -137,5 +137,46 @@ describe('normalizeChatId', () => {
     expect(normalizeChatId('5511999998888:12@s.whatsapp.net')).toBe('5511999998888@s.whatsapp.net');
     expect(normalizeChatId('123456789:3@lid')).toBe('123456789@lid');
     expect(normalizeChatId('1203630@g.us')).toBe('1203630@g.us');
+  });
+});
+
+describe('edits, revokes and reactions', () => {
+  it('maps an edit (bare or wrapped in editedMessage) to a change with the new text and its time', () => {
+    const protocolMessage = { type: 14, key: { id: '3EB0TARGET', remoteJid: '5511999998888@s.whatsapp.net', fromMe: true }, editedMessage: { conversation: 'new text' }, timestampMs: 1_760_000_001_234 };
+    for (const message of [{ protocolMessage }, { editedMessage: { message: { protocolMessage } } }]) {
+      const m = normalizeInboundMessage(base(message))!;
+      expect(m).toMatchObject({ waMessageId: 'ABC123', change: { kind: 'edit', targetWaMessageId: '3EB0TARGET', text: 'new text' }, senderJid: '5511999998888@s.whatsapp.net', media: null });
+      expect(m.timestamp.getTime()).toBe(1_760_000_001_234);
+    }
+  });
+
+  it('maps a delete for everyone to a revoke change and keeps other protocol messages out', () => {
+    expect(normalizeInboundMessage(base({ protocolMessage: { type: 0, key: { id: '3EB0GONE' } } }))!.change).toEqual({ kind: 'revoke', targetWaMessageId: '3EB0GONE' });
+    expect(normalizeInboundMessage(base({ protocolMessage: { type: 5 } }))).toBeNull(); // history sync notification
+    expect(normalizeInboundMessage(base({ protocolMessage: { type: 3, ephemeralExpiration: 86400 } }))).toBeNull();
+    expect(normalizeInboundMessage(base({ protocolMessage: { type: 14, editedMessage: { conversation: 'x' } } }))).toBeNull(); // no target
+  });
+
+  it('times a reaction by its own milliseconds and names its author in a group', () => {
+    const m = normalizeInboundMessage(
+      base({ reactionMessage: { key: { id: '3EB0T' }, text: '👍', senderTimestampMs: 1_760_000_000_456 } }, { remoteJid: '1203@g.us', participant: '5511888887777:2@s.whatsapp.net' }),
+    )!;
+    expect(m).toMatchObject({ type: 'reaction', reactionTo: '3EB0T', text: '👍', senderJid: '5511888887777@s.whatsapp.net', senderPhone: '5511888887777' });
+    expect(m.timestamp.getTime()).toBe(1_760_000_000_456);
+  });
+});
+
+describe('participantReceiptOf', () => {
+  const key = { remoteJid: '1203@g.us', id: '3EB0MINE', fromMe: true };
+  it('names the group member of a receipt, read over delivered', () => {
+    expect(participantReceiptOf(key, { userJid: '5511888887777:3@s.whatsapp.net', receiptTimestamp: 1 })).toEqual({
+      type: 'receipt', waMessageId: '3EB0MINE', chatId: '1203@g.us', status: 'DELIVERED', participant: '5511888887777@s.whatsapp.net',
+    });
+    expect(participantReceiptOf(key, { userJid: '5511888887777@s.whatsapp.net', receiptTimestamp: 1, readTimestamp: 2 })?.status).toBe('READ');
+  });
+  it('has no participant outside groups and nothing for others\' messages or empty receipts', () => {
+    expect(participantReceiptOf({ ...key, remoteJid: '5511@s.whatsapp.net' }, { userJid: '5511@s.whatsapp.net', receiptTimestamp: 1 })).not.toHaveProperty('participant');
+    expect(participantReceiptOf({ ...key, fromMe: false }, { userJid: 'x@s.whatsapp.net', receiptTimestamp: 1 })).toBeNull();
+    expect(participantReceiptOf(key, { userJid: 'x@s.whatsapp.net' })).toBeNull();
   });
 });

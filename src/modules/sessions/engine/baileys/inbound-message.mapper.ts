@@ -10,7 +10,7 @@ import {
   type WAMessage,
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
-import type { EngineEvent, InboundMedia, InboundMessage } from '../whatsapp-engine.port';
+import type { EngineEvent, InboundMedia, InboundMessage, MessageChange } from '../whatsapp-engine.port';
 import { lengthOf } from './media-download';
 
 type ContentKey = keyof proto.IMessage;
@@ -31,8 +31,16 @@ const TYPE_BY_CONTENT: Partial<Record<ContentKey, InboundMessage['type']>> = {
   reactionMessage: 'reaction',
 };
 
-/** Content that is signalling, not a message a user sent (edits, deletes, key shares, history sync). */
-const IGNORED_CONTENT = new Set<ContentKey>(['protocolMessage', 'senderKeyDistributionMessage']);
+/**
+ * Content that is signalling, not a message a user sent (key shares). Protocol messages are
+ * signalling too, except edits and deletes for everyone (mapped to a `change`); the rest of them
+ * (history sync, app-state keys, ephemeral settings...) is ignored.
+ */
+const IGNORED_CONTENT = new Set<ContentKey>(['senderKeyDistributionMessage']);
+
+/** proto.Message.ProtocolMessage.Type values ZapHub acts on. */
+const PROTOCOL_REVOKE = 0;
+const PROTOCOL_MESSAGE_EDIT = 14;
 
 /** Normalizes a user JID (drops the device part); '' from jidNormalizedUser means "not a JID". */
 const normalizeJid = (jid: string | null | undefined): string | null => (jid ? jidNormalizedUser(jid) || jid : null);
@@ -102,25 +110,64 @@ export function normalizeInboundMessage(msg: WAMessage, now = new Date()): Inbou
   const contentKey = getContentType(content ?? undefined);
   if (!content || !contentKey || IGNORED_CONTENT.has(contentKey)) return null;
 
+  const change = contentKey === 'protocolMessage' ? changeOf(content.protocolMessage) : null;
+  if (contentKey === 'protocolMessage' && !change) return null;
+
   const group = isJidGroup(chatId) === true;
   const chatIdAlt = group ? null : normalizeJid(key.remoteJidAlt);
   const sender = group ? (key.participantAlt ?? key.participant) : (key.remoteJidAlt ?? chatId);
   const seconds = toSeconds(msg.messageTimestamp);
+  // A reaction carries its own time in ms: two reactions within a second keep their order.
+  const reactionMs = contentKey === 'reactionMessage' ? toSeconds(content.reactionMessage?.senderTimestampMs) : null;
+  const editMs = change?.kind === 'edit' ? toSeconds(content.protocolMessage?.timestampMs) : null;
+  if (change) {
+    return {
+      waMessageId: key.id,
+      chatId: normalizeChatId(chatId),
+      chatIdAlt,
+      fromMe: key.fromMe === true,
+      senderPhone: key.fromMe ? null : phoneOf(normalizeJid(sender)),
+      senderJid: key.fromMe ? null : normalizeJid(sender),
+      pushName: msg.pushName ?? null,
+      type: 'other',
+      text: change.kind === 'edit' ? change.text : null,
+      timestamp: editMs !== null ? new Date(editMs) : seconds === null ? now : new Date(seconds * 1000),
+      quotedWaMessageId: null,
+      reactionTo: null,
+      change,
+      media: null,
+      raw: null,
+    };
+  }
   return {
     waMessageId: key.id,
     chatId: normalizeChatId(chatId),
     chatIdAlt,
     fromMe: key.fromMe === true,
     senderPhone: key.fromMe ? null : phoneOf(normalizeJid(sender)),
+    senderJid: key.fromMe ? null : normalizeJid(sender),
     pushName: msg.pushName ?? null,
     type: TYPE_BY_CONTENT[contentKey] ?? 'other',
     text: textOf(content, contentKey),
-    timestamp: seconds === null ? now : new Date(seconds * 1000),
+    timestamp: reactionMs ? new Date(reactionMs) : seconds === null ? now : new Date(seconds * 1000),
     quotedWaMessageId: quotedIdOf(content, contentKey),
     reactionTo: contentKey === 'reactionMessage' ? (content.reactionMessage?.key?.id ?? null) : null,
     media: mediaOf(content, contentKey),
     raw: JSON.parse(JSON.stringify(msg, BufferJSON.replacer)) as unknown,
   };
+}
+
+/** An edit (with the new text) or a delete for everyone; null for every other protocol message. */
+function changeOf(protocol: proto.Message.IProtocolMessage | null | undefined): MessageChange | null {
+  const target = protocol?.key?.id;
+  if (!protocol || !target) return null;
+  if (protocol.type === PROTOCOL_REVOKE) return { kind: 'revoke', targetWaMessageId: target };
+  if (protocol.type === PROTOCOL_MESSAGE_EDIT) {
+    const edited = normalizeMessageContent(protocol.editedMessage);
+    const editedKey = getContentType(edited ?? undefined);
+    return { kind: 'edit', targetWaMessageId: target, text: edited && editedKey ? textOf(edited, editedKey) : null };
+  }
+  return null;
 }
 
 /** What a media message says of its file; null for other types. */
@@ -169,4 +216,19 @@ export function receiptOfOwnUpsert(msg: WAMessage): ReceiptEvent | null {
 export function receiptOf(key: WAMessageKey, status: ReceiptEvent['status'] | null): ReceiptEvent | null {
   if (!status || !key.fromMe || !key.id || !key.remoteJid) return null;
   return { type: 'receipt', waMessageId: key.id, chatId: normalizeChatId(key.remoteJid), status };
+}
+
+/**
+ * A group member's receipt (`message-receipt.update`): the member's best status so far, with
+ * the member's JID (normalized; phone JID when WhatsApp tells it). Null for others' messages.
+ */
+export function participantReceiptOf(
+  key: WAMessageKey,
+  receipt: { userJid?: string | null; receiptTimestamp?: unknown; readTimestamp?: unknown; playedTimestamp?: unknown },
+): ReceiptEvent | null {
+  const status = receipt.readTimestamp || receipt.playedTimestamp ? 'READ' : receipt.receiptTimestamp ? 'DELIVERED' : null;
+  const event = receiptOf(key, status);
+  if (!event) return null;
+  const participant = normalizeJid(receipt.userJid);
+  return participant && isJidGroup(event.chatId) === true ? { ...event, participant } : event;
 }
