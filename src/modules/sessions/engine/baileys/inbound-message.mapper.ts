@@ -11,7 +11,7 @@ import {
   type WAMessageKey,
 } from '@whiskeysockets/baileys';
 import type { EngineEvent, InboundMedia, InboundMessage, MessageChange } from '../whatsapp-engine.port';
-import { lengthOf } from './media-download';
+import { uint64ToNumber } from './protobuf-number';
 
 type ContentKey = keyof proto.IMessage;
 
@@ -60,17 +60,6 @@ const phoneOf = (jid: string | null | undefined): string | null => {
   return decoded?.server === 's.whatsapp.net' && /^\d+$/.test(decoded.user) ? decoded.user : null;
 };
 
-/** protobuf timestamps arrive as number, Long or (after JSON) string. */
-function toSeconds(value: unknown): number | null {
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
-  if (value && typeof value === 'object') {
-    const long = value as { toNumber?: () => number; low?: number; high?: number };
-    if (typeof long.toNumber === 'function') return long.toNumber();
-    if (typeof long.low === 'number') return (long.high ?? 0) * 2 ** 32 + (long.low >>> 0);
-  }
-  return null;
-}
 
 function textOf(content: proto.IMessage, key: ContentKey): string | null {
   switch (key) {
@@ -116,10 +105,10 @@ export function normalizeInboundMessage(msg: WAMessage, now = new Date()): Inbou
   const group = isJidGroup(chatId) === true;
   const chatIdAlt = group ? null : normalizeJid(key.remoteJidAlt);
   const sender = group ? (key.participantAlt ?? key.participant) : (key.remoteJidAlt ?? chatId);
-  const seconds = toSeconds(msg.messageTimestamp);
+  const seconds = uint64ToNumber(msg.messageTimestamp);
   // A reaction carries its own time in ms: two reactions within a second keep their order.
-  const reactionMs = contentKey === 'reactionMessage' ? toSeconds(content.reactionMessage?.senderTimestampMs) : null;
-  const editMs = change?.kind === 'edit' ? toSeconds(content.protocolMessage?.timestampMs) : null;
+  const reactionMs = contentKey === 'reactionMessage' ? uint64ToNumber(content.reactionMessage?.senderTimestampMs) : null;
+  const editMs = change?.kind === 'edit' ? uint64ToNumber(content.protocolMessage?.timestampMs) : null;
   if (change) {
     return {
       waMessageId: key.id,
@@ -175,7 +164,7 @@ function mediaOf(content: proto.IMessage, key: ContentKey): InboundMedia | null 
   const type = TYPE_BY_CONTENT[key];
   if (type !== 'image' && type !== 'video' && type !== 'audio' && type !== 'document' && type !== 'sticker') return null;
   const media = content[key] as { mimetype?: string | null; fileName?: string | null; fileLength?: unknown } | null | undefined;
-  return { mimetype: media?.mimetype ?? null, filename: media?.fileName ?? null, size: lengthOf(media?.fileLength) };
+  return { mimetype: media?.mimetype ?? null, filename: media?.fileName ?? null, size: uint64ToNumber(media?.fileLength) };
 }
 
 /** The id of the quoted message: every content type with a context carries it there. */

@@ -1,5 +1,5 @@
 import { BufferJSON, type WAMessage } from '@whiskeysockets/baileys';
-import { downloadMedia, httpStatusOf, lengthOf, mediaInfo, NoMediaError, reviveRawMessage } from './media-download';
+import { downloadMedia, httpStatusOf, mediaInfo, NoMediaError, reviveRawMessage } from './media-download';
 
 const key = { remoteJid: '5511999998888@s.whatsapp.net', id: 'ABC', fromMe: false };
 
@@ -29,15 +29,6 @@ describe('media download helpers', () => {
     expect(revived.message?.imageMessage?.mediaKey).toEqual(mediaKey);
   });
 
-  it('reads protobuf lengths as numbers (number, Long, string after JSON)', () => {
-    expect(lengthOf(42)).toBe(42);
-    expect(lengthOf('42')).toBe(42);
-    expect(lengthOf({ low: 5, high: 1, unsigned: true })).toBe(2 ** 32 + 5);
-    expect(lengthOf({ toNumber: () => 7 })).toBe(7);
-    expect(lengthOf(null)).toBeNull();
-    expect(lengthOf(-1)).toBeNull();
-    expect(lengthOf('x')).toBeNull();
-  });
 
   it('finds the HTTP status of a failed fetch', () => {
     // Baileys throws a Boom, which carries the status in output.statusCode.

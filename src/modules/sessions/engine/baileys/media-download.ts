@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { BufferJSON, downloadContentFromMessage, extractMessageContent, getContentType, type MediaType, type WAMessage } from '@whiskeysockets/baileys';
 import type { Dispatcher } from 'undici';
 import { NoMediaError, type DownloadedMedia, type InboundMedia } from '../whatsapp-engine.port';
+import { uint64ToNumber } from './protobuf-number';
 
 export { NoMediaError };
 
@@ -34,20 +35,9 @@ export function mediaInfo(message: WAMessage): ({ kind: MediaKind } & InboundMed
   const kind = getContentType(content ?? undefined);
   if (!kind || !(MEDIA_KINDS as readonly string[]).includes(kind)) return null;
   const media = content?.[kind as MediaKind] as MediaFields | null | undefined;
-  return { kind: kind as MediaKind, mimetype: media?.mimetype ?? null, filename: media?.fileName ?? null, size: lengthOf(media?.fileLength) };
+  return { kind: kind as MediaKind, mimetype: media?.mimetype ?? null, filename: media?.fileName ?? null, size: uint64ToNumber(media?.fileLength) };
 }
 
-/** A protobuf uint64 (number, Long, or a string after JSON) as a number; null when absent or not one. */
-export function lengthOf(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? value : null;
-  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
-  if (value && typeof value === 'object') {
-    const long = value as { toNumber?: () => number; low?: number; high?: number };
-    if (typeof long.toNumber === 'function') return long.toNumber();
-    if (typeof long.low === 'number') return (long.high ?? 0) * 2 ** 32 + (long.low >>> 0);
-  }
-  return null;
-}
 
 /** The HTTP status of a failed media fetch (Baileys throws a Boom carrying it), or null. */
 export function httpStatusOf(error: unknown): number | null {
