@@ -39,11 +39,11 @@
 // BENCH_BASELINE_S (default 5), BENCH_BATCH (CLEANUP_BATCH_SIZE of the app, default 5000),
 // BENCH_LOG_LEVEL (the app's LOG_LEVEL, default warn).
 import { execFileSync, fork } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
+import { benchTargets, deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import { requestJson, retry } from './lib/bench-util.mjs';
 
 const require = createRequire(import.meta.url);
@@ -192,15 +192,7 @@ async function main() {
   const { createApp } = require(dist('bootstrap/create-app.js'));
   const { parseConfig } = require(dist('config/index.js'));
 
-  const suffix = randomBytes(4).toString('hex');
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const dbName = `zaphub_bench_${suffix}`;
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const databaseUrl = dbUrl.toString();
-  const redisPrefix = `zaphub-bench-${suffix}`;
-  const apiKey = randomBytes(24).toString('hex');
+  const { adminUrl, redisUrl, dbName, databaseUrl, redisPrefix, apiKey } = benchTargets();
 
   let app = null;
   let inserter = null;

@@ -46,7 +46,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
+import { benchTargets, deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import { pool, requestJson, retry } from './lib/bench-util.mjs';
 import { ipcClient, percentiles, ratio, round, serveIpc, sleep } from './lib/bench-measure.mjs';
 
@@ -120,15 +120,7 @@ async function main() {
   const { parseConfig } = require(dist('config/index.js'));
   const { InboundRepository } = require(dist('modules/messaging/inbound/inbound.repository.js'));
 
-  const suffix = randomBytes(4).toString('hex');
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const dbName = `zaphub_bench_${suffix}`;
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const databaseUrl = dbUrl.toString();
-  const redisPrefix = `zaphub-bench-${suffix}`;
-  const apiKey = randomBytes(24).toString('hex');
+  const { adminUrl, redisUrl, dbName, databaseUrl, redisPrefix, apiKey } = benchTargets();
 
   let app = null;
   let db = null;

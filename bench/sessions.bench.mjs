@@ -52,10 +52,9 @@
 // app's LOG_LEVEL, default warn; raise it to diagnose a failure), BENCH_RAW (what the raw
 // ceiling runs: baileys, the default; baileys-unpatched; engine).
 import { execFileSync, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
+import { benchTargets, deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import { pool, requestJson, retry } from './lib/bench-util.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -327,15 +326,7 @@ async function main() {
   const { createApp } = require(dist('bootstrap/create-app.js'));
   const { parseConfig } = require(dist('config/index.js'));
 
-  const suffix = randomBytes(4).toString('hex');
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const dbName = `zaphub_bench_${suffix}`;
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const databaseUrl = dbUrl.toString();
-  const redisPrefix = `zaphub-bench-${suffix}`;
-  const apiKey = randomBytes(24).toString('hex');
+  const { adminUrl, redisUrl, dbName, databaseUrl, redisPrefix, apiKey } = benchTargets();
 
   let app = null;
   let sandbox = null;

@@ -84,7 +84,7 @@ import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
-import { deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
+import { benchTargets, deleteRedisKeys, onAdmin } from './lib/bench-store.mjs';
 import { pool, requestJson, retry } from './lib/bench-util.mjs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -251,15 +251,7 @@ async function main() {
   const { signatureHeader } = require(dist('modules/webhooks/deliveries/webhook-signer.js'));
   const { ZAPHUB_USER_AGENT } = require(dist('modules/webhooks/deliveries/user-agent.js'));
 
-  const suffix = randomBytes(4).toString('hex');
-  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  const dbName = `zaphub_bench_${suffix}`;
-  const dbUrl = new URL(adminUrl);
-  dbUrl.pathname = `/${dbName}`;
-  const databaseUrl = dbUrl.toString();
-  const redisPrefix = `zaphub-bench-${suffix}`;
-  const apiKey = randomBytes(24).toString('hex');
+  const { adminUrl, redisUrl, dbName, databaseUrl, redisPrefix, apiKey } = benchTargets();
   const secret = `whsec_${randomBytes(32).toString('base64')}`;
   const secretKey = Buffer.from(secret.slice('whsec_'.length), 'base64');
 

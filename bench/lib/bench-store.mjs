@@ -33,3 +33,19 @@ export async function deleteRedisKeys(url, prefix) {
     redis.disconnect();
   }
 }
+
+/**
+ * Where one bench run keeps its data: a private database (created by the bench, dropped at its
+ * end) on the admin server of BENCH_DATABASE_URL (or TEST_DATABASE_URL), a private Redis key
+ * prefix on BENCH_REDIS_URL (or TEST_REDIS_URL), and a fresh API key.
+ */
+export function benchTargets() {
+  const { randomBytes } = require('node:crypto');
+  const suffix = randomBytes(4).toString('hex');
+  const adminUrl = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+  const redisUrl = process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const dbName = `zaphub_bench_${suffix}`;
+  const dbUrl = new URL(adminUrl);
+  dbUrl.pathname = `/${dbName}`;
+  return { suffix, adminUrl, redisUrl, dbName, databaseUrl: dbUrl.toString(), redisPrefix: `zaphub-bench-${suffix}`, apiKey: randomBytes(24).toString('hex') };
+}
