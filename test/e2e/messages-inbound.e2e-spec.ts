@@ -73,6 +73,25 @@ describe('inbound messages (sandbox, real Baileys, PostgreSQL)', () => {
     expect((await api.session('inbox')).stats).toMatchObject({ received: sent.length });
   });
 
+  it('records what contacts sent while the session was offline, once it is back (WhatsApp delivers it as offline)', async () => {
+    const api = sessionsApi(t);
+    await api.create('away');
+    await api.pair('away', '5511972000003');
+    await api.action('away', 'stop');
+    await waitFor(async () => (await api.session('away')).status === 'STOPPED', 'away STOPPED');
+    // Queued by the network for the offline device, delivered at its next login with offline="1"
+    // (Baileys emits those as messages.upsert of type "append", not "notify").
+    const res = await key(t.http.post('/api/sandbox/inbound')).send({ session: 'away', from: '5511972000301', text: 'sent while you were away' });
+    expect(res.status).toBe(202);
+    await api.action('away', 'start');
+    const recorded = await waitFor(async () => {
+      const items = await inboundOf('away');
+      return items.length ? items : null;
+    }, 'the offline message recorded');
+    expect(recorded.map((m) => [m.text, m.waMessageId, m.status])).toEqual([['sent while you were away', res.body.waMessageId, 'RECEIVED']]);
+    expect((await events('away')).filter((e) => e.event === 'message.received').map((e) => e.data.text)).toEqual(['sent while you were away']);
+  });
+
   it('records a re-delivered message once, and what the phone sent as outbound SENT', async () => {
     const api = sessionsApi(t);
     await api.create('echo', { start: false });

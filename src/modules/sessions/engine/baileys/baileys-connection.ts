@@ -166,7 +166,7 @@ export class BaileysConnection implements EngineConnection {
       for (const msg of messages) {
         const receipt = receiptOfOwnUpsert(msg);
         if (receipt) this.emit(receipt);
-        if (type !== 'notify') continue;
+        if (!isReceivedUpsert(type, msg)) continue;
         const message = normalizeInboundMessage(msg);
         if (message) this.emit({ type: 'message', message });
       }
@@ -441,4 +441,18 @@ export class BaileysConnection implements EngineConnection {
       return undefined;
     }
   }
+}
+
+/**
+ * Whether an upsert is a message someone sent this account: every `notify`,
+ * and an `append` from someone else. WhatsApp delivers what arrived while the
+ * device was offline with `offline="1"`, which Baileys upserts as `append`:
+ * ignoring those lost every message sent to a session while it was down. An
+ * `append` of our own (`fromMe`) is this socket's own send echoed back, not
+ * a message to record (the recorder would take it for one the phone sent).
+ */
+export function isReceivedUpsert(type: string, msg: { key?: { fromMe?: boolean | null; remoteJid?: string | null } | null }): boolean {
+  if (type === 'notify') return true;
+  // Channel (newsletter) posts are upserted as append too: not messages to this account.
+  return type === 'append' && msg.key?.fromMe !== true && !msg.key?.remoteJid?.endsWith('@newsletter');
 }
