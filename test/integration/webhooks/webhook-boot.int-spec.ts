@@ -142,7 +142,7 @@ describe('webhooks at boot (PostgreSQL)', () => {
       const unknown = replica({ ...base, WEBHOOK_SECRET: secret, WEBHOOK_EVENTS: ['message.sent', 'message.deleted'] });
       await expect(unknown.env.onApplicationBootstrap()).rejects.toThrow(
         new EnvWebhookConfigError(
-          'WEBHOOK_EVENTS names unknown event types (message.deleted): use * or some of session.status, session.qr, message.received, message.sent, message.delivered, message.read, message.failed, message.expired, message.media, webhook.test',
+          'WEBHOOK_EVENTS names unknown event types (message.deleted): use * or some of session.status, session.qr, message.received, message.sent, message.delivered, message.read, message.failed, message.expired, message.media, message.reaction, message.edited, message.revoked, webhook.test',
         ),
       );
       const refused = replica({ ...base, WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_PRIVATE: false });
