@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../../generated/prisma/client';
 import { APP_CONFIG, type AppConfig } from '../../config';
+import { PG_CONNECTION_OPTIONS } from './pg-connection-options';
 
 /**
  * The one PrismaClient of the process (Prisma 7 with the pg driver adapter).
@@ -14,10 +15,7 @@ export class PrismaService extends PrismaClient implements OnApplicationShutdown
   private readonly logger = new Logger(PrismaService.name);
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    // connectionTimeoutMillis bounds getting a connection; query_timeout bounds a pooled connection
-    // whose server stopped answering (without it a request hangs until TCP gives up, minutes later).
-    // Both surface as errors the HTTP filter answers with 503 + Retry-After.
-    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 2000, query_timeout: 10_000, keepAlive: true }) });
+    super({ adapter: new PrismaPg({ connectionString: config.DATABASE_URL, ...PG_CONNECTION_OPTIONS }) });
   }
 
   async onApplicationShutdown(): Promise<void> {

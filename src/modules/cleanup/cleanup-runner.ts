@@ -79,7 +79,8 @@ export class CleanupRunner implements BeforeApplicationShutdown {
     if (this.stopping) throw new ServiceUnavailableError('The process is shutting down: ask another replica');
     const lease = await this.locks.acquire(this.lockName(job), LOCK_TTL_MS);
     if (!lease) return 'busy';
-    void this.track(this.execute(job, lease, 'manual'));
+    // execute() records its own failures; anything that still escapes it is logged and counted.
+    this.background.track('cleanup run', this.track(this.execute(job, lease, 'manual')), { job });
     return 'started';
   }
 

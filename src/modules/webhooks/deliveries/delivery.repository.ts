@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../../config';
 import { Prisma, type WebhookDelivery } from '../../../generated/prisma/client';
 import type { EventEnvelope } from '../../../infra/events/event-log';
 import { BackgroundFailures } from '../../../infra/metrics/background-failures';
+import { PG_CONNECTION_OPTIONS } from '../../../infra/prisma/pg-connection-options';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
 import type { WebhookRecord } from '../webhook.repository';
@@ -85,13 +86,11 @@ export class DeliveryRepository implements OnApplicationShutdown {
     @Inject(APP_CONFIG) config: AppConfig,
     background: BackgroundFailures,
   ) {
-    // The same bounds as PrismaService's pool: getting a connection, and a server that stopped answering.
+    // The bounds every pool of the process has (PG_CONNECTION_OPTIONS): getting a connection, a server that stopped answering.
     this.pool = new Pool({
       connectionString: config.DATABASE_URL,
       max: HOT_PATH_POOL_SIZE,
-      connectionTimeoutMillis: 2000,
-      query_timeout: 10_000,
-      keepAlive: true,
+      ...PG_CONNECTION_OPTIONS,
       application_name: 'zaphub-deliveries',
       types: deliveryPgTypes,
     });
