@@ -81,7 +81,15 @@ function forgePrivateKey(key: KeyObject): forge.pki.rsa.PrivateKey {
   return forge.pki.privateKeyFromPem(key.export({ type: 'pkcs1', format: 'pem' }).toString());
 }
 
-/** A positive random serial (the leading 0 keeps the DER integer positive). */
-function serial(): string {
-  return `0${forge.util.bytesToHex(forge.random.getBytesSync(15))}`;
+/**
+ * A random 16-byte serial whose first byte is 0x01-0x7f: positive, and
+ * minimal in DER. (A "0" prefix before random bytes made a non-minimal
+ * INTEGER whenever they began with 0x00 and a byte below 0x80, about one
+ * certificate in 500, which OpenSSL refuses: "asn1 encoding routines::illegal
+ * padding", and the sandbox failed to start.)
+ */
+export function serial(random: () => string = () => forge.random.getBytesSync(16)): string {
+  const bytes = random();
+  const first = (bytes.charCodeAt(0) & 0x7f) | 0x01;
+  return forge.util.bytesToHex(String.fromCharCode(first) + bytes.slice(1));
 }
