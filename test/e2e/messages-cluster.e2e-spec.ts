@@ -33,10 +33,10 @@ describe('messages across replicas: an api replica accepts, the owner of the ses
   function countSends(w: TestApp): void {
     sentBy.set(w, 0);
     const outbox = w.app.get(OutboxRepository);
-    const markSent = outbox.markSent.bind(outbox);
-    outbox.markSent = async (...args: Parameters<typeof markSent>) => {
-      const result = await markSent(...args);
-      sentBy.set(w, (sentBy.get(w) ?? 0) + 1);
+    const markSentMany = outbox.markSentMany.bind(outbox);
+    outbox.markSentMany = async (...args: Parameters<typeof markSentMany>) => {
+      const result = await markSentMany(...args);
+      sentBy.set(w, (sentBy.get(w) ?? 0) + result.length);
       return result;
     };
   }

@@ -216,6 +216,24 @@ export class MessageRepository {
   }
 }
 
+/**
+ * The Message columns a raw statement returns for `rawRecord`, read from the
+ * Message as `m` and its Session as `s` (enums and uuids as text): statements
+ * that change messages return their records themselves, with the session's
+ * name, instead of reading them again.
+ */
+export const RAW_MESSAGE_COLUMNS = Prisma.sql`m."id"::text AS "id", m."seq", m."sessionId"::text AS "sessionId", s."name" AS "sessionName", m."chatId",
+  m."direction"::text AS "direction", m."type", m."status"::text AS "status", m."text", m."content", m."replyToId"::text AS "replyToId", m."attempts",
+  m."error", m."waMessageId", m."createdAt", m."sentAt", m."deliveredAt", m."readAt", m."editedAt", m."revokedAt", m."reactions"`;
+
+/** A row of RAW_MESSAGE_COLUMNS. */
+export type RawMessageRow = Omit<Row, 'seq' | 'session' | 'updatedAt'> & { seq: bigint | number | string; sessionName: string };
+
+/** The record of a row read with RAW_MESSAGE_COLUMNS. */
+export function rawRecord(row: RawMessageRow): MessageRecord {
+  return toRecord({ ...row, seq: BigInt(row.seq), session: { name: row.sessionName } } as unknown as Row);
+}
+
 export function toRecord(row: Row): MessageRecord {
   return {
     id: row.id,

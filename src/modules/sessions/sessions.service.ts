@@ -87,8 +87,8 @@ export class SessionsService {
    * the caller's transaction (messaging's, with the message's new status and
    * its event): atomic in SQL, so replicas never lose a count.
    */
-  async countSend(tx: DbTransaction, sessionId: string, outcome: 'sent' | 'failed'): Promise<void> {
-    await this.sessions.incrementStat(sessionId, outcome, 1, tx);
+  async countSend(tx: DbTransaction, sessionId: string, outcome: 'sent' | 'failed', count = 1): Promise<void> {
+    await this.sessions.incrementStat(sessionId, outcome, count, tx);
   }
 
   /** Counts a received message in the session's stats, inside the caller's transaction. */

@@ -17,7 +17,7 @@ import type { MessagingMetrics } from '../messaging-metrics';
 import type { MessageView } from '../messages.dto';
 import { waMessageIdFor } from '../wa-message-id';
 import { ChatDrains } from './chat-drains';
-import type { ClaimedItem, HeadClaim, OutboxRepository } from './outbox.repository';
+import type { ClaimedItem, HeadClaim, OutboxRepository, SentItem } from './outbox.repository';
 import type { SendRateLimiter } from './send-rate-limiter';
 import type { OutboundMedia } from '../media/outbound-media';
 
@@ -79,10 +79,12 @@ class FakeOutbox {
     return claim;
   }
 
-  async markSent(_tx: DbTransaction, item: ClaimedItem, owner: string, sent: { waMessageId: string; at: Date }): Promise<MessageRecord> {
-    const row = this.held(item, owner);
-    this.rows.splice(this.rows.indexOf(row), 1);
-    return { ...row.message, status: 'SENT', waMessageId: sent.waMessageId, sentAt: sent.at, attempts: row.attempts + 1, error: null };
+  async markSentMany(_tx: DbTransaction, owner: string, sent: SentItem[]): Promise<MessageRecord[]> {
+    return sent.map(({ item, waMessageId, at }) => {
+      const row = this.held(item, owner);
+      this.rows.splice(this.rows.indexOf(row), 1);
+      return { ...row.message, status: 'SENT', waMessageId, sentAt: at, attempts: row.attempts + 1, error: null };
+    });
   }
 
   async markRetry(item: ClaimedItem, owner: string, error: string, availableAt: Date): Promise<void> {
@@ -217,12 +219,18 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
   const channels = { get: jest.fn((sessionId: string) => (live && sessionId === SESSION ? channel : null)) };
   const log = { append: jest.fn(async (_tx: DbTransaction, _event: Appended) => ({})) };
   const sessions = {
-    countSend: jest.fn(async (_tx: DbTransaction, _sessionId: string, _outcome: 'sent' | 'failed') => undefined),
+    countSend: jest.fn(async (_tx: DbTransaction, _sessionId: string, _outcome: 'sent' | 'failed', _count?: number) => undefined),
     sendingConfigOf: async () => ({ rateLimitPerMinute: RATE_LIMIT, humanize: { enabled: false, typingMsPerChar: 50, minTypingMs: 500, maxTypingMs: 5000, chatGapMs: 1000 } }),
   };
   const messages = { findInSession: async () => null };
   // The real runner over a "database" whose transaction is the callback itself: afterCommit works.
-  const transactions = new TransactionRunner({ $transaction: async (fn: (tx: object) => Promise<unknown>) => fn({}) } as unknown as PrismaService);
+  let transactionCount = 0;
+  const transactions = new TransactionRunner({
+    $transaction: async (fn: (tx: object) => Promise<unknown>) => {
+      transactionCount++;
+      return fn({});
+    },
+  } as unknown as PrismaService);
   const metrics = { sent: jest.fn(), outbound: jest.fn() };
   /** The rate limiter: a permit (0) unless the test queues waits. */
   const limiterWaits: number[] = [];
@@ -258,6 +266,8 @@ function setup({ concurrency = 5, attempts = 3 } = {}) {
     failures,
     flows,
     setLive: (value: boolean) => (live = value),
+    /** Transactions run so far. */
+    transactions: () => transactionCount,
     /** The appended events as "type text", in order. */
     events: () => log.append.mock.calls.map(([, e]) => `${e.type} ${e.data.text}`),
     /** The countSend outcomes, in order. */
@@ -310,6 +320,24 @@ describe('ChatDrains', () => {
     expect(h.outbox.rows).toEqual([]);
     expect(h.drains.size).toEqual({ running: 0, waiting: 0 });
     expect(h.failures).toEqual([]);
+  });
+
+  it('records sends that end together in one transaction, with each one\'s event and the stat counted once', async () => {
+    const h = setup();
+    for (const chat of ['chatA', 'chatB', 'chatC']) {
+      h.outbox.add(chat, `${chat}-1`);
+      h.ask(chat);
+    }
+    await flush();
+    expect(h.channel.inFlight()).toHaveLength(3);
+    const before = h.transactions();
+    for (const chat of ['chatA', 'chatB', 'chatC']) h.channel.end(`${chat}-1`);
+    await flush();
+    expect(h.transactions() - before).toBe(1);
+    expect(h.events().sort()).toEqual(['message.sent chatA-1', 'message.sent chatB-1', 'message.sent chatC-1']);
+    expect(h.sessions.countSend.mock.calls.map(([, sessionId, outcome, count]) => [sessionId, outcome, count])).toEqual([[SESSION, 'sent', 3]]);
+    expect(h.metrics.sent).toHaveBeenCalledTimes(3);
+    expect(h.outbox.rows).toEqual([]);
   });
 
   it('tracks each drain as a flow of its session while it runs, and each send as a pending promise', async () => {
@@ -649,7 +677,7 @@ describe('ChatDrains', () => {
     const h = setup({ attempts: 1 });
     const a1 = h.outbox.add('chatA', 'a1');
     // The transaction's first statement fails (PostgreSQL down): nothing of it is written.
-    jest.spyOn(h.outbox, 'markSent').mockRejectedValueOnce(new Error('database down'));
+    jest.spyOn(h.outbox, 'markSentMany').mockRejectedValueOnce(new Error('database down'));
     h.ask('chatA');
     await flush();
     h.channel.end('a1');

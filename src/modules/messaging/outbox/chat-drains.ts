@@ -12,7 +12,8 @@ import { MessageRepository, type MessageRecord } from '../message.repository';
 import { MessagingMetrics } from '../messaging-metrics';
 import { toMessageView } from '../message.view';
 import { waMessageIdFor } from '../wa-message-id';
-import { OutboxRepository, type ClaimedItem } from './outbox.repository';
+import { GroupCommit } from '../inbound/group-commit';
+import { OutboxRepository, type ClaimedItem, type SentItem } from './outbox.repository';
 import { SendRateLimiter } from './send-rate-limiter';
 import { FlowTracker } from '../flows/flow-tracker';
 import { MediaFetchError } from '../media/media-fetcher';
@@ -26,6 +27,9 @@ const LIMITER_RETRY_MS = 1000;
 const UNREAD_MARKED_AT_ONCE = 100;
 /** Retry n waits RETRY_BASE_MS * 2^(n-1). */
 const RETRY_BASE_MS = 2000;
+/** Sends recorded per transaction at most, and such transactions at once (the pool has 10 connections, shared). */
+const SENT_RECORDS_PER_BATCH = 100;
+const SENT_BATCHES_IN_FLIGHT = 2;
 
 /**
  * Drains on the session's owner: one drain per (session, chat) at a time,
@@ -60,6 +64,11 @@ export class ChatDrains implements BeforeApplicationShutdown {
   private stopped = false;
   /** Pauses under way (typing, the gap between two messages of a chat): shutdown ends them. */
   private readonly pauses = new Set<() => void>();
+  /** Sends waiting to be recorded: those that finish while a batch commits go together in the next. */
+  private readonly sentRecords = new GroupCommit<SentItem & { createdAt: Date }, void>((batch) => this.recordSent(batch), {
+    maxBatch: SENT_RECORDS_PER_BATCH,
+    maxInFlight: SENT_BATCHES_IN_FLIGHT,
+  });
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -88,6 +97,7 @@ export class ChatDrains implements BeforeApplicationShutdown {
     this.waiting.length = 0;
     this.waitingSet.clear();
     while (this.running.size) await Promise.all([...this.running.values()]);
+    await this.sentRecords.idle();
   }
 
   /** Asks for a drain of the chat (deduplicated: one per chat, a second ask looks again after it). */
@@ -223,7 +233,6 @@ export class ChatDrains implements BeforeApplicationShutdown {
 
   /** One claimed message; false when the drain must stop (the session stopped working here, or a retry waits). */
   private async sendOne(channel: SessionChannel, item: ClaimedItem, message: MessageRecord, humanize?: HumanizeConfig): Promise<boolean> {
-    const owner = this.config.INSTANCE_ID;
     let waMessageId: string;
     try {
       if (humanize?.enabled) {
@@ -243,14 +252,34 @@ export class ChatDrains implements BeforeApplicationShutdown {
     // Sent. Recording it is not part of the attempt: if it fails (PostgreSQL down), the error ends
     // the drain with the row still PROCESSING; the stale-lock reset gives it back and it goes again
     // with the same WhatsApp id, a copy the phone drops, never a second message or a false FAILED.
-    const sentAt = new Date();
-    await this.transactions.run(async (tx) => {
-      const sent = await this.outbox.markSent(tx, item, owner, { waMessageId, at: sentAt });
-      await this.sessions.countSend(tx, message.sessionId, 'sent');
-      await this.log.append(tx, { sessionId: message.sessionId, sessionName: message.sessionName, type: 'message.sent', data: { ...toMessageView(sent) } });
-    });
-    this.metrics.sent(message.createdAt, sentAt);
+    await this.sentRecords.submit({ item, waMessageId, at: new Date(), createdAt: message.createdAt });
     return true;
+  }
+
+  /**
+   * Records a batch of sends (the drains that finished while the previous
+   * batch committed) in ONE transaction: the messages SENT and their outbox
+   * rows deleted in one statement, then per session (in id order, as every
+   * writer of a session's counters does) their message.sent events and the
+   * `sent` stat.
+   */
+  private async recordSent(batch: Array<SentItem & { createdAt: Date }>): Promise<void[]> {
+    await this.transactions.run(async (tx) => {
+      const records = await this.outbox.markSentMany(tx, this.config.INSTANCE_ID, batch);
+      const bySession = new Map<string, MessageRecord[]>();
+      for (const record of records) bySession.set(record.sessionId, [...(bySession.get(record.sessionId) ?? []), record]);
+      for (const sessionId of [...bySession.keys()].sort()) {
+        const sent = bySession.get(sessionId)!;
+        for (const record of sent) {
+          await this.log.append(tx, { sessionId, sessionName: record.sessionName, type: 'message.sent', data: { ...toMessageView(record) } });
+        }
+        await this.sessions.countSend(tx, sessionId, 'sent', sent.length);
+      }
+      afterCommit(tx, () => {
+        for (const sent of batch) this.metrics.sent(sent.createdAt, sent.at);
+      });
+    });
+    return batch.map(() => undefined);
   }
 
   /** A failed attempt: released (not an attempt) when the session stopped working here, else retried or FAILED. */

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
-import { toRecord, type MessageRecord } from '../message.repository';
+import { RAW_MESSAGE_COLUMNS, rawRecord, toRecord, type MessageRecord, type RawMessageRow } from '../message.repository';
 import type { MessageViewSource } from '../message.view';
-import { waMessageIdFor } from '../wa-message-id';
 
 const WITH_SESSION = { session: { select: { name: true } } } as const;
 
@@ -21,6 +20,16 @@ export type HeadClaim =
   /** The head waits for its retry time: the chat waits with it (order). */
   | { kind: 'later'; at: Date }
   | { kind: 'claimed'; item: ClaimedItem; message: MessageRecord };
+
+/** A message sent, to be recorded as SENT: its claimed row, the WhatsApp id it went with and when. */
+export interface SentItem {
+  item: ClaimedItem;
+  waMessageId: string;
+  at: Date;
+}
+
+/** The claim statement's row: the head's columns, and the claimed message's (all null when not claimed). */
+type HeadRow = { queueItemId: string; queueStatus: string; queueAttempts: number; queueAvailableAt: Date } & (RawMessageRow | { [K in keyof RawMessageRow]: null });
 
 /** A message the expiry just moved to EXPIRED: what its message.expired event is built from. */
 export type ExpiredMessage = MessageViewSource & { sessionId: string };
@@ -41,16 +50,16 @@ export class OutboxRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Takes the chat's head row when it is PENDING and due, in one statement
-   * (autocommit, no interactive transaction: a drain claims once per message).
-   * The head is locked FOR UPDATE without SKIP LOCKED: skipping a locked head
-   * would send the row behind it first. Then the Message goes SENDING with
-   * its WhatsApp id (a receipt can reach ZapHub before the send's own commit
-   * does), a second statement: a crash between the two leaves the row
-   * PROCESSING and the message QUEUED, which the stale-lock reset gives back.
+   * Takes the chat's head row when it is PENDING and due, in ONE statement
+   * (autocommit, no interactive transaction: a drain claims once per message):
+   * the head is locked FOR UPDATE without SKIP LOCKED (skipping a locked head
+   * would send the row behind it first), marked PROCESSING with its owner, and
+   * its Message goes SENDING with its WhatsApp id (a receipt can reach ZapHub
+   * before the send's own commit does), returned with the session's name.
+   * The WhatsApp id is computed in SQL exactly as `waMessageIdFor` does.
    */
   async claimHead(sessionId: string, chatId: string, owner: string, now: Date): Promise<HeadClaim> {
-    const [head] = await this.prisma.$queryRaw<Array<{ id: string; messageId: string; status: string; attempts: number; availableAt: Date; claimed: boolean }>>`
+    const [head] = await this.prisma.$queryRaw<Array<HeadRow>>`
       WITH head AS (
         SELECT "id", "messageId", "status", "attempts", "availableAt" FROM "MessageQueueItem"
         WHERE "sessionId" = ${sessionId}::uuid AND "chatId" = ${chatId} AND "status" IN ('PENDING', 'PROCESSING')
@@ -59,31 +68,54 @@ export class OutboxRepository {
       ), claimed AS (
         UPDATE "MessageQueueItem" q SET "status" = 'PROCESSING', "lockedBy" = ${owner}, "lockedAt" = ${now}, "updatedAt" = ${now}
         FROM head WHERE q."id" = head."id" AND head."status" = 'PENDING' AND head."availableAt" <= ${now}
-        RETURNING q."id"
+        RETURNING q."messageId"
+      ), sending AS (
+        UPDATE "Message" m SET "status" = 'SENDING', "updatedAt" = ${now},
+          "waMessageId" = '3EB0' || upper(left(encode(sha256(convert_to('zaphub:' || m."id"::text, 'UTF8')), 'hex'), 18))
+        FROM claimed, "Session" s WHERE m."id" = claimed."messageId" AND s."id" = m."sessionId"
+        RETURNING ${RAW_MESSAGE_COLUMNS}
       )
-      SELECT head."id"::text AS "id", head."messageId"::text AS "messageId", head."status"::text AS "status", head."attempts", head."availableAt",
-        EXISTS (SELECT 1 FROM claimed) AS "claimed"
-      FROM head`;
+      SELECT head."id"::text AS "queueItemId", head."status"::text AS "queueStatus", head."attempts" AS "queueAttempts", head."availableAt" AS "queueAvailableAt", sending.*
+      FROM head LEFT JOIN sending ON true`;
     if (!head) return { kind: 'empty' };
-    if (!head.claimed) return head.status === 'PROCESSING' ? { kind: 'busy' } : { kind: 'later', at: head.availableAt };
-    const message = await this.prisma.message.update({ where: { id: head.messageId }, data: { status: 'SENDING', waMessageId: waMessageIdFor(head.messageId) }, include: WITH_SESSION });
-    return { kind: 'claimed', item: { id: head.id, messageId: head.messageId, attempts: head.attempts }, message: toRecord(message) };
+    const { queueItemId, queueStatus, queueAttempts, queueAvailableAt, ...message } = head;
+    if (message.id === null) return queueStatus === 'PROCESSING' ? { kind: 'busy' } : { kind: 'later', at: queueAvailableAt };
+    return { kind: 'claimed', item: { id: queueItemId, messageId: message.id, attempts: queueAttempts }, message: rawRecord(message as RawMessageRow) };
   }
 
   /**
-   * Sent: the Message SENT with its WhatsApp id, the outbox row deleted at once
-   * (the seeds' database grew by keeping them). Inside the caller's
-   * transaction, which also appends message.sent.
+   * Sent: each Message SENT with its WhatsApp id, each outbox row deleted at
+   * once (the seeds' database grew by keeping them), in ONE statement for a
+   * batch of sends, inside the caller's transaction (which also appends their
+   * message.sent). The messages are locked in id order first, so two batches
+   * (or a batch of receipts, which lock the same way) never wait on each other
+   * in a cycle. Records in the order of `sent`.
    */
-  async markSent(tx: DbTransaction, item: ClaimedItem, owner: string, sent: { waMessageId: string; at: Date }): Promise<MessageRecord> {
-    const db = dbClient(this.prisma, tx);
-    await db.messageQueueItem.deleteMany({ where: { id: item.id, lockedBy: owner } });
-    // A receipt recorded while the send was finishing already moved it on: SENT must not move it back.
-    await db.$executeRaw`
-      UPDATE "Message" SET "status" = CASE WHEN "status" IN ('DELIVERED', 'READ') THEN "status" ELSE 'SENT'::"MessageStatus" END,
-        "waMessageId" = ${sent.waMessageId}, "sentAt" = ${sent.at}, "attempts" = "attempts" + 1, "error" = NULL, "updatedAt" = ${new Date()}
-      WHERE "id" = ${item.messageId}::uuid`;
-    return toRecord(await db.message.findUniqueOrThrow({ where: { id: item.messageId }, include: WITH_SESSION }));
+  async markSentMany(tx: DbTransaction, owner: string, sent: SentItem[]): Promise<MessageRecord[]> {
+    if (!sent.length) return [];
+    const now = new Date();
+    const rows = await dbClient(this.prisma, tx).$queryRaw<RawMessageRow[]>`
+      WITH x AS (
+        SELECT * FROM unnest(${sent.map((s) => s.item.id)}::uuid[], ${sent.map((s) => s.item.messageId)}::uuid[],
+          ${sent.map((s) => s.waMessageId)}::text[], ${sent.map((s) => s.at)}::timestamp[]) AS x("itemId", "messageId", "waMessageId", "at")
+      ), deleted AS (
+        DELETE FROM "MessageQueueItem" q USING x WHERE q."id" = x."itemId" AND q."lockedBy" = ${owner}
+      ), locked AS MATERIALIZED (
+        SELECT m."id" FROM "Message" m WHERE m."id" IN (SELECT "messageId" FROM x) ORDER BY m."id" FOR UPDATE
+      )
+      UPDATE "Message" m SET
+        -- A receipt recorded while the send was finishing already moved it on: SENT must not move it back.
+        "status" = CASE WHEN m."status" IN ('DELIVERED', 'READ') THEN m."status" ELSE 'SENT'::"MessageStatus" END,
+        "waMessageId" = x."waMessageId", "sentAt" = x."at", "attempts" = m."attempts" + 1, "error" = NULL, "updatedAt" = ${now}
+      FROM x, locked, "Session" s
+      WHERE m."id" = x."messageId" AND locked."id" = m."id" AND s."id" = m."sessionId"
+      RETURNING ${RAW_MESSAGE_COLUMNS}`;
+    const byId = new Map(rows.map((r) => [r.id, rawRecord(r)]));
+    return sent.map((s) => {
+      const record = byId.get(s.item.messageId);
+      if (!record) throw new Error('a sent message is gone');
+      return record;
+    });
   }
 
   /** A failed attempt with attempts left: back to PENDING, not before `availableAt`. */
