@@ -141,6 +141,55 @@ export class MessageRepository {
     return row ? { sessionId: row.sessionId, created: row.created } : { sessionId: null, created: false };
   }
 
+  /**
+   * Accepts several outbound messages WITHOUT a file in ONE statement (the
+   * accepts of concurrent requests, batched by the service): what `accept`
+   * does for one, for each row, in the order of `batch` (a chat's outbox rows
+   * take their `seq` in that order). Results in the order of `batch`. Two rows
+   * with the same session and Idempotency-Key must not share a batch (the key
+   * row would be written twice: PostgreSQL refuses the statement).
+   */
+  async acceptMany(batch: AcceptedOutbound[], idempotencyTtlMs: number): Promise<AcceptResult[]> {
+    if (batch.some((m) => m.file)) throw new Error('acceptMany takes messages without a file');
+    const rows = await this.prisma.$queryRaw<Array<{ id: string; sessionId: string | null; created: boolean }>>`
+      WITH x AS (
+        SELECT * FROM unnest(
+          ${batch.map((m) => m.id)}::uuid[], ${batch.map((m) => m.sessionName)}::text[], ${batch.map((m) => m.chatId)}::text[],
+          ${batch.map((m) => m.type)}::text[], ${batch.map((m) => m.text)}::text[], ${batch.map((m) => JSON.stringify(m.content))}::jsonb[],
+          ${batch.map((m) => m.replyToId)}::uuid[], ${batch.map((m) => m.at)}::timestamp[], ${batch.map((m) => m.idempotency?.key ?? null)}::text[],
+          ${batch.map((m) => m.idempotency?.requestHash ?? null)}::text[], ${batch.map((m) => (m.idempotency ? JSON.stringify(m.idempotency.response) : null))}::jsonb[],
+          ${batch.map((_, i) => i)}::int[]
+        ) AS x("id", "sessionName", "chatId", "type", "text", "content", "replyToId", "at", "key", "requestHash", "response", "ord")
+      ), s AS (
+        SELECT "id", "name" FROM "Session" WHERE "name" IN (SELECT "sessionName" FROM x) AND "deletedAt" IS NULL FOR SHARE
+      ), k AS (
+        INSERT INTO "IdempotencyKey" ("sessionId", "key", "requestHash", "messageId", "response", "createdAt")
+        SELECT s."id", x."key", x."requestHash", x."id", x."response", x."at" FROM x JOIN s ON s."name" = x."sessionName" WHERE x."key" IS NOT NULL
+        ON CONFLICT ("sessionId", "key") DO UPDATE SET
+          "requestHash" = EXCLUDED."requestHash", "messageId" = EXCLUDED."messageId", "response" = EXCLUDED."response", "createdAt" = EXCLUDED."createdAt"
+        WHERE "IdempotencyKey"."createdAt" < EXCLUDED."createdAt" - ${idempotencyTtlMs} * interval '1 millisecond'
+        RETURNING "messageId"
+      ), ok AS (
+        SELECT x.*, s."id" AS "sessionId" FROM x JOIN s ON s."name" = x."sessionName"
+        WHERE x."key" IS NULL OR x."id" IN (SELECT "messageId" FROM k)
+      ), msg AS (
+        INSERT INTO "Message" ("id", "sessionId", "chatId", "direction", "type", "status", "text", "content", "replyToId", "createdAt", "updatedAt")
+        SELECT ok."id", ok."sessionId", ok."chatId", 'OUTBOUND', ok."type", 'QUEUED', ok."text", ok."content", ok."replyToId", ok."at", ok."at" FROM ok ORDER BY ok."ord"
+        RETURNING "id"
+      ), q AS (
+        INSERT INTO "MessageQueueItem" ("id", "sessionId", "chatId", "messageId", "availableAt", "createdAt", "updatedAt")
+        SELECT gen_random_uuid(), ok."sessionId", ok."chatId", msg."id", ok."at", ok."at", ok."at" FROM msg JOIN ok ON ok."id" = msg."id" ORDER BY ok."ord"
+        RETURNING "messageId"
+      )
+      SELECT x."id"::text AS "id", s."id"::text AS "sessionId", EXISTS (SELECT 1 FROM q WHERE q."messageId" = x."id") AS "created"
+      FROM x LEFT JOIN s ON s."name" = x."sessionName"`;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return batch.map((m) => {
+      const row = byId.get(m.id);
+      return row?.sessionId ? { sessionId: row.sessionId, created: row.created } : { sessionId: null, created: false };
+    });
+  }
+
   async findIdempotencyKey(sessionId: string, key: string): Promise<{ requestHash: string; response: unknown; createdAt: Date } | null> {
     return this.prisma.idempotencyKey.findUnique({ where: { sessionId_key: { sessionId, key } }, select: { requestHash: true, response: true, createdAt: true } });
   }

@@ -9,7 +9,8 @@ import { SessionsService } from '../sessions/sessions.service';
 import { toChatId } from './chat-id';
 import { checkMessageRequest, type RequestedContent } from './message-request';
 import { toStoredMedia, type StoredContent } from './media/media-content';
-import { MessageRepository, type MediaFile } from './message.repository';
+import { GroupCommit } from './inbound/group-commit';
+import { MessageRepository, type AcceptedOutbound, type AcceptResult, type MediaFile } from './message.repository';
 import { MessagingMetrics } from './messaging-metrics';
 import { inViewOrder, toMessageView } from './message.view';
 import type { MessagePageView, MessagesQueryDto, MessageView, SendMessageDto } from './messages.dto';
@@ -27,8 +28,21 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * read, listed, retried and canceled. Sending is the drains' business
  * (outbox/chat-drains.ts), on the session's owner.
  */
+/**
+ * Accepts of concurrent requests share one statement: those that arrive
+ * while earlier ones are being written go together in the next (at most this
+ * many, and this many statements at once: the pool has 10 connections).
+ */
+const ACCEPTS_PER_STATEMENT = 100;
+const ACCEPT_STATEMENTS_IN_FLIGHT = 3;
+
 @Injectable()
 export class MessagesService implements OnModuleInit {
+  private readonly accepts = new GroupCommit<AcceptedOutbound, AcceptResult>((batch) => this.messages.acceptMany(batch, IDEMPOTENCY_TTL_MS), {
+    maxBatch: ACCEPTS_PER_STATEMENT,
+    maxInFlight: ACCEPT_STATEMENTS_IN_FLIGHT,
+  });
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(OUTBOUND_URL_GUARD) private readonly guard: OutboundUrlGuard,
@@ -72,7 +86,7 @@ export class MessagesService implements OnModuleInit {
     const text = content.type === 'text' ? content.text : 'caption' in content ? (content.caption ?? null) : null;
     // The view is built before the row exists: the statement stores exactly these values.
     const view = queuedView({ id, sessionName, chatId: checked.chatId, type: body.type, text, at });
-    const result = await this.messages.accept({
+    const accepted: AcceptedOutbound = {
       id,
       sessionName,
       chatId: checked.chatId,
@@ -85,7 +99,9 @@ export class MessagesService implements OnModuleInit {
       ...(idempotencyKey !== undefined && hash !== null
         ? { idempotency: { key: idempotencyKey, requestHash: hash, response: view, expiredBefore: new Date(at.getTime() - IDEMPOTENCY_TTL_MS) } }
         : {}),
-    });
+    };
+    // A file goes in its own statement (its bytes are no batch's business); the rest share one.
+    const result = file ? await this.messages.accept(accepted) : await this.accepts.submit(accepted);
     if (result.sessionId === null) throw new NotFoundError(`Session "${sessionName}" not found`);
     if (!result.created) {
       // A concurrent request with the same key committed first: answer as a repeat.
