@@ -64,6 +64,34 @@ describe('AuthStateRepository (PostgreSQL)', () => {
     await expect(repo.setKeys(randomUUID(), [{ type: 'pre-key', id: 'x', value: 'x' }])).rejects.toThrow();
   });
 
+  it('writes concurrent calls of several sessions together, in call order: a later write of a key is never overwritten by an earlier one', async () => {
+    const a = await session('batch-a');
+    const b = await session('batch-b');
+    const executed = jest.spyOn(prisma, '$executeRaw');
+    // Calls made together, none awaited before the next: each key's last call must win.
+    const calls = [
+      repo.setKeys(a, [{ type: 'session', id: 'x', value: 'a1' }]),
+      repo.setKeys(b, [{ type: 'session', id: 'x', value: 'b1' }]),
+      repo.setKeys(a, [{ type: 'session', id: 'x', value: 'a2' }]),
+      repo.setKeys(b, [{ type: 'pre-key', id: '7', value: 'p' }]),
+      repo.setKeys(b, [{ type: 'pre-key', id: '7', value: null }]),
+      repo.setKeys(a, [{ type: 'session', id: 'y', value: 'a3' }]),
+    ];
+    await Promise.all(calls);
+    // One upsert and one delete for the six calls (a call at a time would be six statements).
+    expect(executed).toHaveBeenCalledTimes(2);
+    executed.mockRestore();
+    expect(await repo.getKeys(a, 'session', ['x', 'y'])).toEqual({ x: 'a2', y: 'a3' });
+    expect(await repo.getKeys(b, 'session', ['x'])).toEqual({ x: 'b1' });
+    expect(await repo.getKeys(b, 'pre-key', ['7'])).toEqual({});
+    // Calls made while a batch is being written go in the next one, after it.
+    const first = repo.setKeys(a, [{ type: 'session', id: 'x', value: 'a4' }]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = repo.setKeys(a, [{ type: 'session', id: 'x', value: 'a5' }]);
+    await Promise.all([first, second]);
+    expect(await repo.getKeys(a, 'session', ['x'])).toEqual({ x: 'a5' });
+  });
+
   it('clears creds and keys of one session only', async () => {
     const a = await session('clear-a');
     const b = await session('clear-b');

@@ -52,6 +52,9 @@ export class UnencryptedAuthWriteError extends Error {
  */
 const UPSERT_BATCH = 1000;
 
+/** setKeys calls written in one transaction at most. */
+const KEY_WRITE_CALLS_PER_TRANSACTION = 200;
+
 /**
  * PostgreSQL access to a session's Baileys credentials (AuthCreds) and Signal
  * keys (AuthKey). Values are opaque (possibly encrypted) strings: this layer
@@ -68,6 +71,9 @@ const UPSERT_BATCH = 1000;
 @Injectable()
 export class AuthStateRepository {
   private readonly requireEncrypted: boolean;
+  /** setKeys calls not yet written, in call order, and the loop writing them (null when idle). */
+  private readonly keyWrites: Array<{ sessionId: string; writes: AuthKeyWrite[]; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private keyWriter: Promise<void> | null = null;
 
   constructor(
     private readonly prisma: PrismaService,
@@ -103,43 +109,73 @@ export class AuthStateRepository {
   }
 
   /**
-   * Applies all writes in one transaction: upserts as batched
-   * `INSERT ... ON CONFLICT DO UPDATE`, deletes as one deleteMany per type.
-   * When a key appears twice, the last write wins (PostgreSQL rejects an
-   * upsert that touches the same row twice in one statement).
+   * Writes a session's key changes (value null deletes). Calls are written in
+   * call order, one transaction at a time, and the calls made while one is
+   * being written (of any session: every send of every session changes its
+   * Signal session key) share the next transaction: sends on many sessions at
+   * once cost one statement per batch instead of one each. Order matters (a
+   * later value of a key must never be overwritten by an earlier one), hence
+   * one writer. A failed transaction rejects every call in it.
    */
   async setKeys(sessionId: string, writes: AuthKeyWrite[]): Promise<void> {
-    const last = new Map<string, AuthKeyWrite>();
-    for (const write of writes) last.set(`${write.type}\u0000${write.id}`, write);
-    const upserts: AuthKeyWrite[] = [];
-    const deletesByType = new Map<string, string[]>();
-    for (const write of last.values()) {
-      if (write.value === null) {
-        const ids = deletesByType.get(write.type) ?? [];
-        ids.push(write.id);
-        deletesByType.set(write.type, ids);
-      } else {
-        upserts.push(write);
+    this.assertWritable(writes.flatMap((w) => (w.value === null ? [] : [w.value])));
+    return new Promise((resolve, reject) => {
+      this.keyWrites.push({ sessionId, writes, resolve, reject });
+      // The loop never rejects (each outcome goes to its callers) and ends when nothing waits.
+      this.keyWriter ??= this.writeQueuedKeys();
+    });
+  }
+
+  private async writeQueuedKeys(): Promise<void> {
+    try {
+      // Calls of this turn of the event loop go together.
+      await new Promise((resolve) => setImmediate(resolve));
+      while (this.keyWrites.length) {
+        const batch = this.keyWrites.splice(0, KEY_WRITE_CALLS_PER_TRANSACTION);
+        try {
+          await this.writeKeys(batch);
+          for (const call of batch) call.resolve();
+        } catch (error) {
+          for (const call of batch) call.reject(error);
+        }
       }
+    } finally {
+      this.keyWriter = null;
     }
+  }
 
-    this.assertWritable(upserts.map((w) => w.value as string));
-
+  /**
+   * One transaction for a batch of calls: each key's last write wins
+   * (PostgreSQL rejects an upsert that touches the same row twice in one
+   * statement); upserts as batched `INSERT ... ON CONFLICT DO UPDATE`, deletes
+   * as one DELETE.
+   */
+  private async writeKeys(calls: Array<{ sessionId: string; writes: AuthKeyWrite[] }>): Promise<void> {
+    const last = new Map<string, { sessionId: string; write: AuthKeyWrite }>();
+    for (const { sessionId, writes } of calls) {
+      for (const write of writes) last.set(`${sessionId}\u0000${write.type}\u0000${write.id}`, { sessionId, write });
+    }
+    const finals = [...last.values()];
+    const upserts = finals.filter((f) => f.write.value !== null);
+    const deletes = finals.filter((f) => f.write.value === null);
     const statements = [];
     for (let i = 0; i < upserts.length; i += UPSERT_BATCH) {
       const batch = upserts.slice(i, i + UPSERT_BATCH);
       statements.push(this.prisma.$executeRaw`
         INSERT INTO "AuthKey" ("sessionId", "type", "keyId", "value")
-        SELECT ${sessionId}::uuid, t.type, t.key_id, t.value
-        FROM unnest(${batch.map((w) => w.type)}::text[], ${batch.map((w) => w.id)}::text[], ${batch.map((w) => w.value as string)}::text[])
-          AS t(type, key_id, value)
+        SELECT t.session_id, t.type, t.key_id, t.value
+        FROM unnest(${batch.map((f) => f.sessionId)}::uuid[], ${batch.map((f) => f.write.type)}::text[], ${batch.map((f) => f.write.id)}::text[],
+          ${batch.map((f) => f.write.value as string)}::text[]) AS t(session_id, type, key_id, value)
         ON CONFLICT ("sessionId", "type", "keyId") DO UPDATE SET "value" = EXCLUDED."value"`);
     }
-    for (const [type, ids] of deletesByType) {
-      statements.push(this.prisma.authKey.deleteMany({ where: { sessionId, type, keyId: { in: ids } } }));
+    if (deletes.length) {
+      statements.push(this.prisma.$executeRaw`
+        DELETE FROM "AuthKey" k
+        USING unnest(${deletes.map((f) => f.sessionId)}::uuid[], ${deletes.map((f) => f.write.type)}::text[], ${deletes.map((f) => f.write.id)}::text[]) AS t(session_id, type, key_id)
+        WHERE k."sessionId" = t.session_id AND k."type" = t.type AND k."keyId" = t.key_id`);
     }
-    if (statements.length === 0) return;
-    await this.prisma.$transaction(statements);
+    if (statements.length === 1) await statements[0];
+    else if (statements.length) await this.prisma.$transaction(statements);
   }
 
   /** Removes the session's creds and every key in one transaction. */
