@@ -16,7 +16,8 @@ const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? path.join(ROOT, 'do
  * Chromium) against the real service in sandbox mode: sign in, create a
  * session, see its QR, scan it with the sandbox's fake phone, see WORKING
  * without reloading, send a text, see it SENT and the message.sent event
- * arrive live, send a file, sign out.
+ * arrive live, send a file, see the sessions list follow another session's
+ * status live, find a session's recent events after a reload, sign out.
  */
 describe('dashboard in a browser', () => {
   let t: TestApp;
@@ -101,6 +102,29 @@ describe('dashboard in a browser', () => {
     // The other pages, and a phone-width screen.
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Sessions' }).click();
     await page.getByRole('table').getByRole('row').filter({ hasText: 'demo' }).filter({ hasText: 'WORKING' }).waitFor();
+    // The list is live (the all-sessions stream): a session created and started through the API,
+    // not by this page, appears and its badge follows its status, with no reload and no polling.
+    const listNavigations: string[] = [];
+    const listReads: string[] = [];
+    const onNavigated = (frame: { url(): string }) => listNavigations.push(frame.url());
+    const onRequest = (req: { url(): string; method(): string }) => {
+      if (req.method() === 'GET' && new URL(req.url()).pathname === '/api/sessions') listReads.push(req.url());
+    };
+    page.on('framenavigated', onNavigated);
+    page.on('request', onRequest);
+    const key = (r: ReturnType<typeof t.http.post>) => r.set('X-Api-Key', t.apiKey);
+    expect((await key(t.http.post('/api/sessions')).send({ name: 'second', start: false })).status).toBe(201);
+    expect((await key(t.http.post('/api/sessions/second/start')).send()).status).toBeLessThan(300);
+    const second = page.getByRole('table').getByRole('row').filter({ hasText: 'second' });
+    await second.filter({ hasText: 'SCAN_QR' }).waitFor({ timeout: 30_000 });
+    expect((await key(t.http.post('/api/sandbox/sessions/second/scan')).send({})).status).toBe(200);
+    await second.filter({ hasText: 'WORKING' }).waitFor({ timeout: 30_000 });
+    // Longer than the old 5 s refresh: the list is not read again while the stream stays open.
+    await page.waitForTimeout(6000);
+    page.off('framenavigated', onNavigated);
+    page.off('request', onRequest);
+    expect(listNavigations).toEqual([]);
+    expect(listReads).toEqual([]);
     await shot('sessions');
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Overview' }).click();
     await page.getByRole('heading', { name: 'Pool' }).waitFor();
@@ -109,6 +133,12 @@ describe('dashboard in a browser', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${t.baseUrl}/dashboard/#/sessions/demo`);
     await title.filter({ hasText: 'WORKING' }).waitFor();
+    // After a reload the events list starts with the session's recent history (then goes on live):
+    // the message.sent events from before are there, each event once, newest first.
+    const eventItems = page.getByRole('list', { name: 'Live events' }).getByRole('listitem');
+    await eventItems.filter({ hasText: 'message.sent' }).first().waitFor();
+    const shown = (await eventItems.allTextContents()).map((text) => Number(/^#(\d+)/.exec(text)![1]));
+    expect(shown).toEqual([...new Set(shown)].sort((a, b) => b - a));
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await shot('phone');
 

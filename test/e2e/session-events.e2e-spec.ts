@@ -69,8 +69,18 @@ describe('session events (catch-up route)', () => {
     expect(await events('logged', `?after=${all.length}`).then((r) => r.body)).toEqual({ items: [], nextAfter: null });
   });
 
+  it('gives the last N events with last=N (how a page shows recent history), nextAfter where to go on', async () => {
+    const all = (await events('logged', '?limit=1000')).body.items as EventBody[];
+    const tail = await events('logged', '?last=2');
+    expect(tail.status).toBe(200);
+    expect(tail.body).toEqual({ items: all.slice(-2), nextAfter: all[all.length - 1]!.sequence });
+    expect((await events('logged', '?last=1000')).body.items).toEqual(all);
+    await api.create('quiet', { start: false });
+    expect((await events('quiet', '?last=5')).body).toEqual({ items: [], nextAfter: null });
+  });
+
   it('answers 400 for a bad cursor or limit and 404 for an unknown session', async () => {
-    for (const query of ['?after=-1', '?after=abc', '?after=1.5', '?limit=0', '?limit=1001', '?limit=0x10', '?after=1&after=2']) {
+    for (const query of ['?after=-1', '?after=abc', '?after=1.5', '?limit=0', '?limit=1001', '?limit=0x10', '?after=1&after=2', '?last=0', '?last=1001', '?last=2&after=1', '?last=2&limit=5']) {
       const res = await events('logged', query);
       expect({ query, status: res.status }).toEqual({ query, status: 400 });
       expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request', requestId: expect.any(String) });

@@ -3,21 +3,43 @@ import type { EventEnvelope } from './api/client';
 import type { components } from './api/schema';
 
 /**
- * Follows a session's events over GET /api/events/stream (Server-Sent
- * Events, the session cookie authenticates it). EventSource reconnects by
- * itself and sends Last-Event-ID, so nothing is missed across a reconnect.
+ * Follows GET /api/events/stream (Server-Sent Events; the session cookie
+ * authenticates it) at `url`, not at all while `url` is null. EventSource
+ * reconnects by itself; `onOpen` runs at every (re)connection.
  */
-export function useSessionEvents(session: string, onEvent: (event: EventEnvelope) => void): void {
-  const handler = useRef(onEvent);
-  handler.current = onEvent;
+function useEventStream(url: string | null, onEvent: (event: EventEnvelope) => void, onOpen?: () => void): void {
+  const handlers = useRef({ onEvent, onOpen });
+  handlers.current = { onEvent, onOpen };
   useEffect(() => {
-    const source = new EventSource(`/api/events/stream?session=${encodeURIComponent(session)}`);
-    const listener = (message: MessageEvent<string>) => handler.current(JSON.parse(message.data) as EventEnvelope);
+    if (url === null) return undefined;
+    const source = new EventSource(url);
+    const listener = (message: MessageEvent<string>) => handlers.current.onEvent(JSON.parse(message.data) as EventEnvelope);
     // EventSource dispatches by `event:` only to listeners of that name: list every type ZapHub emits
     // (a type missing here is not shown live, though it is in the log and in webhooks).
     for (const type of EVENT_TYPES) source.addEventListener(type, listener as EventListener);
+    source.addEventListener('open', () => handlers.current.onOpen?.());
     return () => source.close();
-  }, [session]);
+  }, [url]);
+}
+
+/**
+ * A session's events after sequence `after` (what the page already shows),
+ * then live ('live': from now on); not before `after` is known (null). On a
+ * reconnect EventSource sends Last-Event-ID, which the server prefers to
+ * `after`: no gap, no repeat.
+ */
+export function useSessionEvents(session: string, after: number | 'live' | null, onEvent: (event: EventEnvelope) => void): void {
+  const base = `/api/events/stream?session=${encodeURIComponent(session)}`;
+  useEventStream(after === null ? null : after === 'live' ? base : `${base}&after=${after}`, onEvent);
+}
+
+/**
+ * Every session's events, live. This stream does not resume (one cursor per
+ * session cannot ride in Last-Event-ID): `onOpen` runs at each (re)connection,
+ * after the server took its start position, so reloading there misses nothing.
+ */
+export function useAllSessionsEvents(onEvent: (event: EventEnvelope) => void, onOpen: () => void): void {
+  useEventStream('/api/events/stream', onEvent, onOpen);
 }
 
 export const EVENT_TYPES = [

@@ -21,6 +21,8 @@ export class EventAppendHints implements OnModuleInit, OnApplicationShutdown {
   /** This process, so its own publications are not a second wake-up. */
   private readonly instance = randomUUID();
   private readonly listeners = new Map<string, Set<Wake>>();
+  /** The all-sessions streams: woken by a hint of any session. */
+  private readonly allListeners = new Set<Wake>();
   private readonly noted = new WeakMap<object, Set<string>>();
   private pending = new Set<string>();
   private scheduled = false;
@@ -64,6 +66,19 @@ export class EventAppendHints implements OnModuleInit, OnApplicationShutdown {
     };
   }
 
+  /**
+   * Calls `wake` after every commit that appended events of any session, here
+   * or on another replica, until the returned function is called (one call
+   * per batch of hints, however many sessions it names).
+   */
+  listenAll(wake: Wake): () => void {
+    this.ensureSubscribed();
+    this.allListeners.add(wake);
+    return () => {
+      this.allListeners.delete(wake);
+    };
+  }
+
   /** One after-commit callback per transaction, whatever the number of events it appends. */
   private noteAppend(tx: DbTransaction, sessionId: string): void {
     const key = tx as unknown as object;
@@ -96,8 +111,9 @@ export class EventAppendHints implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  private wakeLocal(sessionIds: Iterable<string>): void {
+  private wakeLocal(sessionIds: readonly string[]): void {
     for (const id of sessionIds) for (const wake of this.listeners.get(id) ?? []) wake();
+    if (sessionIds.length) for (const wake of this.allListeners) wake();
   }
 
   private ensureSubscribed(): void {

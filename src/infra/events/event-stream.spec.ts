@@ -31,16 +31,18 @@ function client(consume: boolean) {
 }
 
 /** A log of `total` events, read in pages of 100 like EventLog.page. */
-function source(total: { n: number }, overrides: Partial<StreamSource> = {}) {
+function source(total: { n: number }, overrides: Partial<StreamSource<EventEnvelope>> = {}, after = 0) {
   const wakes: Array<() => void> = [];
   const reads: number[] = [];
-  const src: StreamSource = {
-    read: async (after) => {
-      reads.push(after);
+  let cursor = after;
+  const src: StreamSource<EventEnvelope> = {
+    read: async () => {
+      reads.push(cursor);
       const items: EventEnvelope[] = [];
-      for (let s = after + 1; s <= total.n && items.length < 100; s++) items.push(envelope(s));
+      for (let s = cursor + 1; s <= total.n && items.length < 100; s++) items.push(envelope(s));
       return items;
     },
+    advance: (event) => (cursor = event.sequence),
     listen: (wake) => {
       wakes.push(wake);
       return () => wakes.splice(wakes.indexOf(wake), 1);
@@ -65,11 +67,15 @@ describe('LiveEventStream', () => {
     expect(sseFrame(envelope(7))).toBe(`id: s1:7\nevent: test.event\ndata: ${JSON.stringify(envelope(7))}\n\n`);
   });
 
+  it('frames only the envelope: what a stream keeps beside it (a session id) is not sent', () => {
+    expect(sseFrame({ ...envelope(7), sessionId: 'uuid-1' } as EventEnvelope)).toBe(sseFrame(envelope(7)));
+  });
+
   it('sends everything after the cursor page by page, then what a wake-up announces', async () => {
     const total = { n: 250 };
     const { target, chunks } = client(true);
-    const { src, wakes } = source(total);
-    const stream = new LiveEventStream('id-1', 20, target, timing, src);
+    const { src, wakes } = source(total, {}, 20);
+    const stream = new LiveEventStream(target, timing, src);
     const running = stream.run();
     await waitUntil(() => sequences(chunks).length === 230);
     total.n = 253;
@@ -85,7 +91,7 @@ describe('LiveEventStream', () => {
     const total = { n: 1000 };
     const { target } = client(false);
     const { src, reads } = source(total);
-    const stream = new LiveEventStream('id-1', 0, target, timing, src);
+    const stream = new LiveEventStream(target, timing, src);
     const running = stream.run();
     await running; // ends: the client never drains, so it is dropped
     expect(reads).toEqual([0]); // one page read, nothing more buffered for it
@@ -97,7 +103,7 @@ describe('LiveEventStream', () => {
     const total = { n: 300 };
     const c = client(false);
     const { src, reads } = source(total);
-    const stream = new LiveEventStream('id-1', 0, c.target, { ...timing, slowClientMs: 5000 }, src);
+    const stream = new LiveEventStream(c.target, { ...timing, slowClientMs: 5000 }, src);
     const running = stream.run();
     await waitUntil(() => reads.length === 1);
     const timer = setInterval(c.resume, 5);
@@ -115,7 +121,7 @@ describe('LiveEventStream', () => {
     const { target } = client(true);
     const failure = new Error('database down');
     const { src } = source({ n: 0 }, { read: () => Promise.reject(failure) });
-    await new LiveEventStream('id-1', 0, target, timing, src).run();
+    await new LiveEventStream(target, timing, src).run();
     expect(src.onFailure).toHaveBeenCalledWith(failure);
     expect(target.destroyed).toBe(true);
   });
@@ -123,7 +129,7 @@ describe('LiveEventStream', () => {
   it('writes heartbeat comments on its interval', async () => {
     const { target, chunks } = client(true);
     const { src } = source({ n: 0 });
-    const stream = new LiveEventStream('id-1', 0, target, { ...timing, heartbeatMs: 10 }, src);
+    const stream = new LiveEventStream(target, { ...timing, heartbeatMs: 10 }, src);
     const running = stream.run();
     await waitUntil(() => chunks.filter((c) => c === ': heartbeat\n\n').length >= 2);
     await stream.close();

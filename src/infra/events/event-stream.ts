@@ -5,6 +5,8 @@ import { BackgroundFailures } from '../metrics/background-failures';
 import { MetricsRegistry } from '../metrics/metrics.registry';
 import { EventAppendHints } from './event-append-hints';
 import { EventLog, type EventEnvelope } from './event-log';
+import { EventRepository } from './event.repository';
+import { SessionCursors, type SessionEvent } from './session-cursors';
 
 /** Events read from the log per query; also the most a slow client can have unread in the socket. */
 const PAGE_SIZE = 100;
@@ -31,28 +33,36 @@ export function streamEventId(event: Pick<EventEnvelope, 'session' | 'sequence'>
   return `${event.session}:${event.sequence}`;
 }
 
-/** One Server-Sent Events frame: `event:` the type, `data:` the envelope (JSON has no raw newline). */
+/**
+ * One Server-Sent Events frame: `event:` the type, `data:` the envelope (JSON
+ * has no raw newline). The envelope's fields are picked, so what a stream
+ * keeps beside them (the session id of its cursor) never reaches the client.
+ */
 export function sseFrame(event: EventEnvelope): string {
-  return `id: ${streamEventId(event)}\nevent: ${event.event}\ndata: ${JSON.stringify(event)}\n\n`;
+  const { id, session, sequence, timestamp, data } = event;
+  const envelope: EventEnvelope = { id, event: event.event, session, sequence, timestamp, data };
+  return `id: ${streamEventId(event)}\nevent: ${event.event}\ndata: ${JSON.stringify(envelope)}\n\n`;
 }
 
 /**
  * The live event streams of this process (GET /api/events/stream): each
- * follows one session's event log from a cursor, woken by EventAppendHints
- * (this replica and, over Redis, the others) and by its own poll, so events
- * reach it whichever replica appended them. Gauge
- * `zaphub_event_stream_clients`: the streams open here.
+ * follows one session's event log from a cursor, or every session's (one
+ * cursor per session), woken by EventAppendHints (this replica and, over
+ * Redis, the others) and by its own poll, so events reach it whichever
+ * replica appended them. Gauge `zaphub_event_stream_clients`: the streams
+ * open here, of both kinds.
  */
 @Injectable()
 export class EventStreams implements OnModuleDestroy {
   private readonly logger = new Logger(EventStreams.name);
-  private readonly open = new Set<LiveEventStream>();
+  private readonly open = new Set<Pick<LiveEventStream<EventEnvelope>, 'run' | 'close'>>();
   private readonly dropped: Counter;
   private readonly timing: StreamTiming;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly log: EventLog,
+    private readonly events: EventRepository,
     private readonly hints: EventAppendHints,
     private readonly background: BackgroundFailures,
     metrics: MetricsRegistry,
@@ -84,16 +94,48 @@ export class EventStreams implements OnModuleDestroy {
    * then live, until the client goes, is dropped, or the process shuts down.
    * Resolves then (never rejects: a failure is logged, counted and ends the stream).
    */
-  async serve(sessionId: string, after: number, target: StreamTarget): Promise<void> {
-    const stream = new LiveEventStream(sessionId, after, target, this.timing, {
-      read: (cursor) => this.log.page(sessionId, cursor, PAGE_SIZE).then((page) => page.items),
-      listen: (wake) => this.hints.listen(sessionId, wake),
-      onSlowClient: () => {
-        this.dropped.inc();
-        this.logger.warn({ sessionId }, 'event stream client too slow: dropped (it resumes with Last-Event-ID)');
-      },
-      onFailure: (error) => this.background.record('event stream read', error, { sessionId }),
+  serve(sessionId: string, after: number, target: StreamTarget): Promise<void> {
+    let cursor = after;
+    return this.run(
+      new LiveEventStream(target, this.timing, {
+        read: () => this.log.page(sessionId, cursor, PAGE_SIZE).then((page) => page.items),
+        advance: (event) => (cursor = event.sequence),
+        listen: (wake) => this.hints.listen(sessionId, wake),
+        ...this.failureHandlers(sessionId),
+      }),
+    );
+  }
+
+  /**
+   * Every session's last committed sequence now: where an all-sessions stream
+   * starts. Taken before the response starts, so a client that reloads its
+   * list once the stream is open has missed nothing.
+   */
+  allSessionsPosition(): Promise<Map<string, number>> {
+    return this.events.countersAbove(new Map());
+  }
+
+  /**
+   * Streams every session's events committed after `positions` (see
+   * allSessionsPosition), live, like serve(). No resume across sessions: a
+   * reconnect starts live again (the client reloads what it shows).
+   */
+  serveAll(positions: ReadonlyMap<string, number>, target: StreamTarget): Promise<void> {
+    const cursors = new SessionCursors(positions, {
+      changed: (at) => this.events.countersAbove(at),
+      after: (sessionId, after, limit) => this.log.page(sessionId, after, limit).then((page) => page.items),
     });
+    return this.run(
+      new LiveEventStream<SessionEvent>(target, this.timing, {
+        read: () => cursors.read(PAGE_SIZE),
+        advance: (event) => cursors.advance(event),
+        listen: (wake) => this.hints.listenAll(wake),
+        ...this.failureHandlers(null),
+      }),
+    );
+  }
+
+  private async run(stream: Pick<LiveEventStream<EventEnvelope>, 'run' | 'close'>): Promise<void> {
     this.open.add(stream);
     try {
       await stream.run();
@@ -102,14 +144,29 @@ export class EventStreams implements OnModuleDestroy {
     }
   }
 
+  /** `sessionId` null: the all-sessions stream. */
+  private failureHandlers(sessionId: string | null): Pick<StreamSource<EventEnvelope>, 'onSlowClient' | 'onFailure'> {
+    const scope = sessionId ?? 'all';
+    return {
+      onSlowClient: () => {
+        this.dropped.inc();
+        this.logger.warn({ sessionId: scope }, 'event stream client too slow: dropped (it reconnects)');
+      },
+      onFailure: (error) => this.background.record('event stream read', error, { sessionId: scope }),
+    };
+  }
+
   /** Open streams would hold the HTTP server open: end them first (clients reconnect elsewhere with Last-Event-ID). */
   async onModuleDestroy(): Promise<void> {
     await Promise.all([...this.open].map((stream) => stream.close()));
   }
 }
 
-export interface StreamSource {
-  read(after: number): Promise<EventEnvelope[]>;
+/** What a stream reads: the source keeps its cursor, moved by `advance` once an event was written. */
+export interface StreamSource<E extends EventEnvelope> {
+  /** The next events after the cursor, at most PAGE_SIZE (fewer: caught up). */
+  read(): Promise<E[]>;
+  advance(event: E): void;
   listen(wake: () => void): () => void;
   onSlowClient(): void;
   onFailure(error: unknown): void;
@@ -123,8 +180,7 @@ export interface StreamSource {
  * a client that does not drain within `slowClientMs` is dropped and resumes
  * from its Last-Event-ID.
  */
-export class LiveEventStream {
-  private cursor: number;
+export class LiveEventStream<E extends EventEnvelope> {
   private again = false;
   private reading: Promise<void> | null = null;
   private closed = false;
@@ -134,14 +190,10 @@ export class LiveEventStream {
   private readonly closedSignal = new Promise<void>((resolve) => (this.signalClosed = resolve));
 
   constructor(
-    readonly sessionId: string,
-    after: number,
     private readonly target: StreamTarget,
     private readonly timing: StreamTiming,
-    private readonly source: StreamSource,
-  ) {
-    this.cursor = after;
-  }
+    private readonly source: StreamSource<E>,
+  ) {}
 
   /** Resolves once the stream ended (client gone, dropped, closed) and its last read settled. */
   async run(): Promise<void> {
@@ -187,11 +239,11 @@ export class LiveEventStream {
     do {
       this.again = false;
       for (;;) {
-        const events = await this.source.read(this.cursor);
+        const events = await this.source.read();
         if (this.closed) return;
         for (const event of events) {
           this.target.write(sseFrame(event));
-          this.cursor = event.sequence;
+          this.source.advance(event);
         }
         if (this.target.writableNeedDrain && !(await this.drained())) return;
         if (events.length < PAGE_SIZE) break;

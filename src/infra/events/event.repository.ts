@@ -66,6 +66,21 @@ export class EventRepository {
     const rows = await this.prisma.event.findMany({ where: { id: { in: ids } } });
     return new Map(rows.map((row) => [row.id, toEnvelope(row)]));
   }
+
+  /**
+   * The sessions whose last committed sequence is above their cursor (a
+   * session missing from `cursors` counts from 0), with that sequence: which
+   * sessions an all-sessions stream must read, in one scan of the counters
+   * (one row per session). With no cursors: every session's position.
+   */
+  async countersAbove(cursors: ReadonlyMap<string, number>): Promise<Map<string, number>> {
+    const rows = await this.prisma.$queryRaw<Array<{ sessionId: string; lastSequence: number }>>`
+      SELECT c."sessionId"::text AS "sessionId", c."lastSequence"
+      FROM "EventCounter" c
+      LEFT JOIN unnest(${[...cursors.keys()]}::uuid[], ${[...cursors.values()]}::int[]) AS k("sessionId", "after") ON k."sessionId" = c."sessionId"
+      WHERE c."lastSequence" > COALESCE(k."after", 0)`;
+    return new Map(rows.map((row) => [row.sessionId, row.lastSequence]));
+  }
 }
 
 function toEnvelope(row: { id: string; type: string; sessionName: string; sequence: number; createdAt: Date; data: Prisma.JsonValue }): EventEnvelope {

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsString, Matches, Min } from 'class-validator';
 import { ValidationError } from '../../common/errors/domain-errors';
 import { IntegerQuery, Optional } from '../../common/validation/decorators';
@@ -6,15 +6,21 @@ import { IntegerQuery, Optional } from '../../common/validation/decorators';
 const SESSION_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class EventStreamQueryDto {
-  @ApiProperty({ example: 'sales-1', description: 'The session whose events to stream' })
+  @ApiPropertyOptional({
+    example: 'sales-1',
+    description:
+      'The session whose events to stream. Without it: every session\'s events, live from the moment the stream opens ' +
+      '(no resume: Last-Event-ID is ignored and `after` refused; reload what you show when the stream (re)opens)',
+  })
+  @Optional()
   @IsString()
   @Matches(SESSION_NAME, { message: 'session must match ^[A-Za-z0-9_-]{1,64}$' })
-  session: string;
+  session?: string;
 
   @ApiPropertyOptional({
     minimum: 0,
     description:
-      'Start after this sequence (0: the whole kept history). Without it and without Last-Event-ID the stream starts with the next event. ' +
+      'Start after this sequence of the session (0: the whole kept history; only with `session`). Without it and without Last-Event-ID the stream starts with the next event. ' +
       'Last-Event-ID, when sent (as browsers do on a reconnect), takes precedence',
   })
   @Optional()
@@ -35,4 +41,11 @@ export function resumeSequence(lastEventId: string, session: string): number {
     throw new ValidationError('Invalid Last-Event-ID', [{ field: 'Last-Event-ID', message: `must be ${session}:<sequence> (the id of an event of this stream)` }]);
   }
   return Number(m[2]);
+}
+
+/** `after` is a sequence of one session: across sessions it means nothing, so it is refused rather than ignored. */
+export function assertNoCursorWithoutSession(query: EventStreamQueryDto): void {
+  if (query.session === undefined && query.after !== undefined) {
+    throw new ValidationError('Invalid query', [{ field: 'after', message: 'needs session (a sequence is per session)' }]);
+  }
 }

@@ -9,6 +9,14 @@ export class SessionMeView {
   @ApiProperty({ nullable: true, type: String }) pushName: string | null;
 }
 
+/** GET /api/pool: the session pool across workers (SessionsService.pool's PoolView). */
+export class SessionPoolView {
+  @ApiProperty({ example: 2, description: 'Sessions holding a pool slot (any worker)' }) active: number;
+  @ApiProperty({ example: 50, description: 'MAX_SESSIONS' }) max: number;
+  @ApiProperty({ type: [String], example: ['s3'], description: 'Names of the QUEUED sessions, in FIFO order' }) waiting: string[];
+  @ApiProperty({ example: 0.04, minimum: 0, description: 'active / max' }) utilization: number;
+}
+
 export class SessionConfigView {
   @ApiProperty() humanize: HumanizeConfig;
   @ApiProperty() rateLimitPerMinute: number;

@@ -13,8 +13,8 @@ import {
 } from '@nestjs/swagger';
 import QRCode from 'qrcode';
 import { CreateSessionDto, PairingCodeDto, PatchSessionDto, SessionNameParam } from './sessions.dto';
-import { SessionsService, type PoolView } from './sessions.service';
-import { SessionView } from './session.view';
+import { SessionsService } from './sessions.service';
+import { SessionPoolView, SessionView } from './session.view';
 
 @ApiTags('sessions')
 @ApiSecurity('api-key')
@@ -132,8 +132,8 @@ export class SessionsController {
 
   @Get('pool')
   @ApiOperation({ summary: 'Session pool across workers: active, max, waiting (FIFO order), utilization' })
-  @ApiOkResponse({ schema: { example: { active: 2, max: 50, waiting: ['s3'], utilization: 0.04 } } })
-  pool(): Promise<PoolView> {
+  @ApiOkResponse({ type: SessionPoolView })
+  pool(): Promise<SessionPoolView> {
     return this.sessions.pool();
   }
 }

@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiSecurity, ApiTags } from '@nestjs/swagger';
+import { ValidationError } from '../../common/errors/domain-errors';
 import { EventLog } from '../../infra/events/event-log';
 import { SessionNameParam } from '../sessions/sessions.dto';
 import { SessionsService } from '../sessions/sessions.service';
@@ -21,7 +22,15 @@ export class SessionEventsController {
   })
   @ApiOkResponse({ type: EventPageView })
   async list(@Param() params: SessionNameParam, @Query() query: SessionEventsQueryDto): Promise<EventPageView> {
+    if (query.last !== undefined && (query.after !== undefined || query.limit !== undefined)) {
+      throw new ValidationError('Invalid query', [{ field: 'last', message: 'not with after or limit' }]);
+    }
     const sessionId = await this.sessions.idOf(params.name);
+    if (query.last !== undefined) {
+      // Sequences rise by exactly one per event, so the last N start right after last sequence − N.
+      const lastSequence = await this.log.lastSequence(sessionId);
+      return this.log.page(sessionId, Math.max(0, lastSequence - query.last), query.last);
+    }
     return this.log.page(sessionId, query.after ?? 0, query.limit ?? 50);
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, Min } from 'class-validator';
+import { IsInt, Max, Min } from 'class-validator';
 import { IntegerQuery, ListLimitQuery, Optional } from '../../common/validation/decorators';
 
 export class SessionEventsQueryDto {
@@ -13,6 +13,20 @@ export class SessionEventsQueryDto {
   @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 1000 })
   @ListLimitQuery()
   limit?: number;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 1000,
+    description:
+      'Instead of `after`: the session\'s last `last` events (fewer when older ones were pruned), in sequence order; ' +
+      '`nextAfter` is where to go on from (a live stream\'s `after`; null: nothing kept, go on from 0). Not with `after` or `limit`',
+  })
+  @Optional()
+  @IntegerQuery()
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  last?: number;
 }
 
 /** The envelope every consumer gets (webhook bodies, this route, the live stream). */

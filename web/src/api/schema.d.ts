@@ -828,8 +828,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A session's events live, as Server-Sent Events
-         * @description Each frame: `id: <session>:<sequence>`, `event: <type>`, `data: <envelope>` (the body webhooks carry). A reconnect with `Last-Event-ID` (browsers send it by themselves) resumes after that event without gaps. A comment line every EVENT_STREAM_HEARTBEAT_MS (15 s) keeps idle connections open. Events appended by any replica arrive. A client that leaves events unread for EVENT_STREAM_SLOW_CLIENT_MS is disconnected and resumes with Last-Event-ID.
+         * A session's events (or every session's) live, as Server-Sent Events
+         * @description Each frame: `id: <session>:<sequence>`, `event: <type>`, `data: <envelope>` (the body webhooks carry). A reconnect with `Last-Event-ID` (browsers send it by themselves) resumes after that event without gaps. A comment line every EVENT_STREAM_HEARTBEAT_MS (15 s) keeps idle connections open. Events appended by any replica arrive. A client that leaves events unread for EVENT_STREAM_SLOW_CLIENT_MS is disconnected and resumes with Last-Event-ID. Without `session`: every session's events (each session's in sequence order), live from the moment the stream opens; there is no resume across sessions (Last-Event-ID is ignored), so a client reloads what it shows whenever the stream (re)opens and misses nothing (the start position is taken before the response begins).
          */
         get: operations["EventStreamController_stream"];
         put?: never;
@@ -1235,6 +1235,30 @@ export interface components {
              */
             phoneNumber: string;
         };
+        SessionPoolView: {
+            /**
+             * @description Sessions holding a pool slot (any worker)
+             * @example 2
+             */
+            active: number;
+            /**
+             * @description MAX_SESSIONS
+             * @example 50
+             */
+            max: number;
+            /**
+             * @description Names of the QUEUED sessions, in FIFO order
+             * @example [
+             *       "s3"
+             *     ]
+             */
+            waiting: string[];
+            /**
+             * @description active / max
+             * @example 0.04
+             */
+            utilization: number;
+        };
         EventView: {
             /** @example evt_3f0c9a1e5b7d4c2a9e8f7a6b5c4d3e2f */
             id: string;
@@ -1270,12 +1294,12 @@ export interface components {
              */
             url: string;
             /**
-             * @description Event types this endpoint receives: ["*"] (every event, the default) or a list of session.status, session.qr, message.received, message.sent, message.delivered, message.read, message.failed, message.expired, message.media, webhook.test. Duplicates are dropped; a list containing "*" is stored as ["*"].
+             * @description Event types this endpoint receives: ["*"] (every event, the default) or a list of session.status, session.qr, message.received, message.sent, message.delivered, message.read, message.failed, message.expired, message.media, message.reaction, message.edited, message.revoked, webhook.test. Duplicates are dropped; a list containing "*" is stored as ["*"].
              * @default [
              *       "*"
              *     ]
              */
-            events: ("*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.expired" | "message.media" | "webhook.test")[];
+            events: ("*" | "session.status" | "session.qr" | "message.received" | "message.sent" | "message.delivered" | "message.read" | "message.failed" | "message.expired" | "message.media" | "message.reaction" | "message.edited" | "message.revoked" | "webhook.test")[];
             /**
              * @description Signing secret, whsec_ followed by the base64 of 24 to 64 bytes (standardwebhooks format). Generated (whsec_ + base64 of 32 random bytes) when omitted. Returned only in this response, never again: store it.
              * @example whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
@@ -2928,7 +2952,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["SessionPoolView"];
                 };
             };
             /** @description Missing or invalid X-Api-Key header */
@@ -2948,6 +2972,8 @@ export interface operations {
                 /** @description Return events with a sequence above this one (0: from the start of the kept history) */
                 after?: number;
                 limit?: number;
+                /** @description Instead of `after`: the session's last `last` events (fewer when older ones were pruned), in sequence order; `nextAfter` is where to go on from (a live stream's `after`; null: nothing kept, go on from 0). Not with `after` or `limit` */
+                last?: number;
             };
             header?: never;
             path: {
@@ -4128,14 +4154,14 @@ export interface operations {
     };
     EventStreamController_stream: {
         parameters: {
-            query: {
-                /** @description The session whose events to stream */
-                session: string;
-                /** @description Start after this sequence (0: the whole kept history). Without it and without Last-Event-ID the stream starts with the next event. Last-Event-ID, when sent (as browsers do on a reconnect), takes precedence */
+            query?: {
+                /** @description The session whose events to stream. Without it: every session's events, live from the moment the stream opens (no resume: Last-Event-ID is ignored and `after` refused; reload what you show when the stream (re)opens) */
+                session?: string;
+                /** @description Start after this sequence of the session (0: the whole kept history; only with `session`). Without it and without Last-Event-ID the stream starts with the next event. Last-Event-ID, when sent (as browsers do on a reconnect), takes precedence */
                 after?: number;
             };
             header?: {
-                /** @description Resume after this event (`<session>:<sequence>`) */
+                /** @description Resume after this event (`<session>:<sequence>`); ignored without `session` */
                 "Last-Event-ID"?: string;
             };
             path?: never;

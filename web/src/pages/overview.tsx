@@ -3,20 +3,18 @@ import { api } from '../api/client';
 import { formatTime } from '../components';
 import type { components } from '../api/schema';
 
-// GET /api/pool has no response schema in the OpenAPI document yet: its contract shape, by hand.
-interface Pool {
-  active: number;
-  max: number;
-  waiting: string[];
-  utilization: number;
-}
+type Pool = components['schemas']['SessionPoolView'];
 type Flows = components['schemas']['FlowsViewDto'];
 type QueueCounts = components['schemas']['QueueCountsView'];
 type CleanupRun = components['schemas']['CleanupJobView'];
 
+/**
+ * Pool, flows, queue depths and the cleanup jobs' last runs, read every few
+ * seconds: they are gauges of the processes and queues, not events, so no
+ * stream carries them (the sessions list and a session's page are live).
+ */
 const REFRESH_MS = 5000;
 
-/** Pool, flows, queue depths and the cleanup jobs' last runs, read every few seconds. */
 export function Overview() {
   const [pool, setPool] = useState<Pool | null>(null);
   const [flows, setFlows] = useState<Flows | null>(null);
@@ -26,7 +24,7 @@ export function Overview() {
   useEffect(() => {
     const load = async () => {
       const [p, f, q, c] = await Promise.all([api.GET('/api/pool'), api.GET('/api/flows'), api.GET('/api/queues'), api.GET('/api/cleanup')]);
-      if (p.data) setPool(p.data as Pool);
+      if (p.data) setPool(p.data);
       if (f.data) setFlows(f.data);
       if (q.data) setQueues(q.data);
       if (c.data) setCleanup(c.data);

@@ -11,6 +11,9 @@ export function SessionPage({ name, sandbox }: { name: string; sandbox: boolean 
   const [session, setSession] = useState<Session | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   const [events, setEvents] = useState<EventEnvelope[]>([]);
+  // Where the live stream starts: after the history shown, once it is loaded (kept with its session,
+  // so a stream of another session's position is never opened while the page switches sessions).
+  const [streamFrom, setStreamFrom] = useState<{ name: string; after: number | 'live' } | null>(null);
   const [qrVersion, setQrVersion] = useState(0);
   const [error, setError] = useState<string | null>(null);
 
@@ -25,14 +28,30 @@ export function SessionPage({ name, sandbox }: { name: string; sandbox: boolean 
   };
 
   useEffect(() => {
+    let current = true;
     setSession(null);
     setEvents([]);
+    setStreamFrom(null);
     void loadSession();
     void loadMessages();
+    // The recent history first, then the stream from its last sequence: no gap, no duplicate.
+    const loadHistory = async () => {
+      const { data } = await api.GET('/api/sessions/{name}/events', { params: { path: { name }, query: { last: KEPT_EVENTS } } });
+      if (!current) return;
+      if (data) {
+        setEvents(data.items.slice().reverse());
+        setStreamFrom({ name, after: data.nextAfter ?? 0 });
+      } else setStreamFrom({ name, after: 'live' }); // no history to continue: at least the events from now on
+    };
+    void loadHistory();
+    return () => {
+      current = false;
+    };
   }, [name]);
 
   // Live: every event of the session arrives here; the page reads what it changed.
-  useSessionEvents(name, (event) => {
+  const after = streamFrom?.name === name ? streamFrom.after : null;
+  useSessionEvents(name, after, (event) => {
     setEvents((list) => [event, ...list].slice(0, KEPT_EVENTS));
     if (event.event === 'session.status') void loadSession();
     if (event.event === 'session.qr') setQrVersion((v) => v + 1);

@@ -1,13 +1,21 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, errorText, type Session } from '../api/client';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, errorText, type EventEnvelope, type Session } from '../api/client';
 import { formatTime, Notice, StatusBadge } from '../components';
+import { useAllSessionsEvents } from '../live';
 
-/** How often the list is read again. Each session's own page is live (SSE); the list only summarises. */
-const REFRESH_MS = 5000;
+/** A row is read again at most this often, however many events its session has (a burst of messages is one read). */
+const ROW_REFRESH_MS = 300;
 
+/**
+ * The sessions, live: the list is read when the all-sessions stream (re)opens
+ * (it does not resume, so that read covers what a disconnection missed), and a
+ * session's row is read again after its events (status, and messages for its
+ * counts). No interval polling.
+ */
 export function SessionsPage() {
   const [sessions, setSessions] = useState<Session[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const rows = useRowRefresher(setSessions);
 
   const refresh = async () => {
     const { data, error: failure, response } = await api.GET('/api/sessions');
@@ -19,9 +27,14 @@ export function SessionsPage() {
 
   useEffect(() => {
     void refresh();
-    const timer = setInterval(() => void refresh(), REFRESH_MS);
-    return () => clearInterval(timer);
   }, []);
+  useAllSessionsEvents(
+    (event: EventEnvelope) => {
+      // A QR rotation changes nothing the row shows.
+      if (event.event !== 'session.qr') rows.refresh(event.session);
+    },
+    () => void refresh(),
+  );
 
   return (
     <section aria-labelledby="sessions-title">
@@ -77,6 +90,45 @@ export function SessionsPage() {
       )}
     </section>
   );
+}
+
+/**
+ * Reads one session again (GET /api/sessions/:name) at most every
+ * ROW_REFRESH_MS, and puts it in the list: replaced, added when new, removed
+ * when gone (404). An answer older than one already applied is dropped.
+ */
+function useRowRefresher(setSessions: (update: (list: Session[] | null) => Session[] | null) => void) {
+  const state = useRef({ timers: new Map<string, number>(), asked: new Map<string, number>(), requests: 0 });
+  useEffect(() => {
+    const { timers } = state.current;
+    return () => {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+    };
+  }, []);
+  const read = async (name: string) => {
+    const { asked } = state.current;
+    const request = ++state.current.requests;
+    asked.set(name, request);
+    const { data, response } = await api.GET('/api/sessions/{name}', { params: { path: { name } } });
+    if (asked.get(name) !== request) return;
+    if (data) setSessions((list) => (list ? (list.some((s) => s.name === name) ? list.map((s) => (s.name === name ? data : s)) : [...list, data]) : list));
+    else if (response.status === 404) setSessions((list) => list?.filter((s) => s.name !== name) ?? null);
+  };
+  return {
+    refresh(name: string) {
+      const { timers } = state.current;
+      if (timers.has(name)) return;
+      timers.set(
+        name,
+        window.setTimeout(() => {
+          // Cleared before the read: an event during the read asks for the next one.
+          timers.delete(name);
+          void read(name);
+        }, ROW_REFRESH_MS),
+      );
+    },
+  };
 }
 
 function CreateSession({ onCreated }: { onCreated: (name: string) => void }) {
