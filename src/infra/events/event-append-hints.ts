@@ -39,8 +39,8 @@ export class EventAppendHints implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    this.log.onAppend((tx, event) => {
-      this.noteAppend(tx, event.sessionId);
+    this.log.onAppend((tx, events) => {
+      for (const event of events) this.noteAppend(tx, event.sessionId);
       return Promise.resolve();
     });
   }

@@ -4,10 +4,12 @@ import { EventRepository, type EventEnvelope, type NewEvent } from './event.repo
 
 /**
  * Work that must commit with every appended event (the webhooks module's
- * delivery fan-out). Runs inside the appending transaction: when it throws,
- * the event and the change that caused it roll back together.
+ * delivery fan-out). Runs inside the appending transaction, once per append
+ * with all the events it appended (in input order), so the work for a batch
+ * can be one statement too: when it throws, the events and the change that
+ * caused them roll back together.
  */
-export type AppendHook = (tx: DbTransaction, event: EventEnvelope & { sessionId: string }) => Promise<void>;
+export type AppendHook = (tx: DbTransaction, events: Array<EventEnvelope & { sessionId: string }>) => Promise<void>;
 
 /**
  * The durable event log. Producers append in the transaction of the change
@@ -28,9 +30,21 @@ export class EventLog {
   }
 
   async append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
-    const envelope = await this.events.append(tx, event);
-    for (const hook of this.hooks) await hook(tx, { ...envelope, sessionId: event.sessionId });
-    return envelope;
+    const [envelope] = await this.appendMany(tx, [event]);
+    return envelope!;
+  }
+
+  /**
+   * Appends several events (of any sessions) in one statement, then runs the
+   * hooks once with all of them: the envelopes, in input order. A session's
+   * events get consecutive sequences in input order.
+   */
+  async appendMany(tx: DbTransaction, events: NewEvent[]): Promise<EventEnvelope[]> {
+    if (!events.length) return [];
+    const envelopes = await this.events.appendMany(tx, events);
+    const appended = envelopes.map((envelope, i) => ({ ...envelope, sessionId: events[i]!.sessionId }));
+    for (const hook of this.hooks) await hook(tx, appended);
+    return envelopes;
   }
 
   /**

@@ -27,26 +27,39 @@ export class EventRepository {
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Appends inside `tx`. The counter upsert locks the session's counter row
-   * until the transaction ends, so concurrent appends for one session (any
-   * replica) queue on it and each takes the next number; a rollback undoes the
-   * increment with the event, so no gap is left.
+   * Appends `events` (any sessions, any number) inside `tx` in ONE statement;
+   * the envelopes come back in input order. Each session's counter is raised
+   * once by its number of events and its events take the numbers below the
+   * new value, consecutive in input order. The counter upserts lock the
+   * sessions' counter rows in session-id order until the transaction ends, so
+   * concurrent appends for one session (any replica) queue on it, two batches
+   * of several sessions cannot deadlock each other, and a rollback undoes the
+   * increments with the events: no gap is left.
    */
-  async append(tx: DbTransaction, event: NewEvent): Promise<EventEnvelope> {
-    const id = `evt_${randomUUID().replace(/-/g, '')}`;
+  async appendMany(tx: DbTransaction, events: NewEvent[]): Promise<EventEnvelope[]> {
+    if (!events.length) return [];
     const createdAt = new Date();
-    // One statement (the hot path of every event): the counter's next number and the row.
-    const [row] = await dbClient(this.prisma, tx).$queryRaw<Array<{ sequence: number }>>`
+    const plan = numberingPlan(events);
+    const ids = events.map(() => `evt_${randomUUID().replace(/-/g, '')}`);
+    const rows = await dbClient(this.prisma, tx).$queryRaw<Array<{ id: string; sequence: number }>>`
       WITH counter AS (
-        INSERT INTO "EventCounter" ("sessionId", "lastSequence") VALUES (${event.sessionId}::uuid, 1)
-        ON CONFLICT ("sessionId") DO UPDATE SET "lastSequence" = "EventCounter"."lastSequence" + 1
-        RETURNING "lastSequence"
+        INSERT INTO "EventCounter" ("sessionId", "lastSequence")
+        SELECT c."sessionId", c."n" FROM unnest(${plan.sessionIds}::uuid[], ${plan.counts}::int[]) AS c("sessionId", "n")
+        ORDER BY c."sessionId"
+        ON CONFLICT ("sessionId") DO UPDATE SET "lastSequence" = "EventCounter"."lastSequence" + EXCLUDED."lastSequence"
+        RETURNING "sessionId", "lastSequence"
       )
       INSERT INTO "Event" ("id", "sessionId", "sessionName", "sequence", "type", "data", "createdAt")
-      SELECT ${id}, ${event.sessionId}::uuid, ${event.sessionName}, counter."lastSequence", ${event.type}, ${JSON.stringify(event.data)}::jsonb, ${createdAt}
-      FROM counter
-      RETURNING "sequence"`;
-    return toEnvelope({ id, type: event.type, sessionName: event.sessionName, sequence: row!.sequence, createdAt, data: event.data as Prisma.JsonValue });
+      SELECT e."id", e."sessionId", e."sessionName", counter."lastSequence" - e."below", e."type", e."data"::jsonb, ${createdAt}
+      FROM unnest(${ids}::text[], ${events.map((e) => e.sessionId)}::uuid[], ${events.map((e) => e.sessionName)}::text[],
+                  ${plan.below}::int[], ${events.map((e) => e.type)}::text[], ${events.map((e) => JSON.stringify(e.data))}::text[])
+             AS e("id", "sessionId", "sessionName", "below", "type", "data")
+      JOIN counter ON counter."sessionId" = e."sessionId"
+      RETURNING "id", "sequence"`;
+    const sequences = new Map(rows.map((r) => [r.id, r.sequence]));
+    return events.map((event, i) =>
+      toEnvelope({ id: ids[i]!, type: event.type, sessionName: event.sessionName, sequence: sequences.get(ids[i]!)!, createdAt, data: event.data as Prisma.JsonValue }),
+    );
   }
 
   /** Events of a session with a sequence above `after`, in order, at most `limit`. */
@@ -81,6 +94,25 @@ export class EventRepository {
       WHERE c."lastSequence" > COALESCE(k."after", 0)`;
     return new Map(rows.map((row) => [row.sessionId, row.lastSequence]));
   }
+}
+
+/**
+ * How a batch is numbered: each session's number of events (sessions in id
+ * order: the order their counters are locked in), and for each event how far
+ * below the session's new last sequence it lands (the last event of a session
+ * gets 0), so a session's events are consecutive in input order.
+ */
+function numberingPlan(events: NewEvent[]): { sessionIds: string[]; counts: number[]; below: number[] } {
+  const counts = new Map<string, number>();
+  for (const e of events) counts.set(e.sessionId, (counts.get(e.sessionId) ?? 0) + 1);
+  const seen = new Map<string, number>();
+  const below = events.map((e) => {
+    const index = (seen.get(e.sessionId) ?? 0) + 1;
+    seen.set(e.sessionId, index);
+    return counts.get(e.sessionId)! - index;
+  });
+  const sessionIds = [...counts.keys()].sort();
+  return { sessionIds, counts: sessionIds.map((id) => counts.get(id)!), below };
 }
 
 function toEnvelope(row: { id: string; type: string; sessionName: string; sequence: number; createdAt: Date; data: Prisma.JsonValue }): EventEnvelope {

@@ -66,8 +66,9 @@ export class MessagingMetrics {
     if (count > 0) this.messages.inc({ direction: 'outbound', status }, count);
   }
 
-  inbound(): void {
-    this.messages.inc({ direction: 'inbound', status: 'RECEIVED' });
+  /** `count` messages received (a recorder's batch counts once). */
+  inbound(count = 1): void {
+    if (count > 0) this.messages.inc({ direction: 'inbound', status: 'RECEIVED' }, count);
   }
 
   sent(acceptedAt: Date, sentAt: Date): void {

@@ -265,6 +265,24 @@ export class SessionRepository {
       WHERE id = ${id}::uuid`;
   }
 
+  /**
+   * `incrementStat` for several sessions in one statement (a batch of received messages). The
+   * rows are locked in id order first, so two batches over the same sessions queue on each other
+   * instead of deadlocking (an UPDATE ... FROM locks in whatever order its join produces).
+   */
+  async incrementStatMany(stat: 'sent' | 'received' | 'failed' | 'reconnects', counts: Array<{ id: string; by: number }>, tx?: DbTransaction): Promise<void> {
+    if (!counts.length) return;
+    await dbClient(this.prisma, tx).$executeRaw`
+      WITH locked AS MATERIALIZED (
+        SELECT id FROM "Session" WHERE id = ANY(${counts.map((c) => c.id)}::uuid[]) ORDER BY id FOR UPDATE
+      )
+      UPDATE "Session" s
+      SET stats = jsonb_set(s.stats, ARRAY[${stat}]::text[], to_jsonb(COALESCE((s.stats->>${stat})::int, 0) + v.by)),
+          "updatedAt" = (now() AT TIME ZONE 'UTC')
+      FROM locked JOIN unnest(${counts.map((c) => c.id)}::uuid[], ${counts.map((c) => c.by)}::int[]) AS v(id, by) ON v.id = locked.id
+      WHERE s.id = locked.id`;
+  }
+
   async countByStatus(): Promise<Record<string, number>> {
     const rows = await this.prisma.session.groupBy({ by: ['status'], where: { deletedAt: null }, _count: { _all: true } });
     return Object.fromEntries(rows.map((r) => [r.status, r._count._all]));

@@ -97,6 +97,14 @@ export class SessionsService {
   }
 
   /**
+   * Counts received messages of several sessions in the session stats, in one statement inside
+   * the caller's transaction (a batch of the inbound recorder): `counts` maps session id to number.
+   */
+  async countReceivedMany(tx: DbTransaction, counts: Map<string, number>): Promise<void> {
+    await this.sessions.incrementStatMany('received', [...counts].map(([id, by]) => ({ id, by })), tx);
+  }
+
+  /**
    * Holds a visible session (FOR SHARE) until the caller's transaction ends,
    * so what it writes for the session commits before a DELETE of it or not at
    * all; NotFoundError when the session is deleted or unknown.

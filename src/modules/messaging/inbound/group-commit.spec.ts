@@ -82,4 +82,39 @@ describe('GroupCommit', () => {
     expect(w.batches).toEqual([[1, 2, 3, 4, 5], [11, 12, 13, 14, 15]]);
     await commit.idle();
   });
+
+  it('with keyOf, keeps a key\'s items in submission order: none goes in a batch beside a running batch of its key', async () => {
+    const w = controlledWrite();
+    // Keys by tens: 11, 12, 13 are key 1; 21, 22 key 2; 31 key 3.
+    const commit = new GroupCommit(w.write, { maxBatch: 2, maxInFlight: 2, keyOf: (n: number) => String(Math.floor(n / 10)) });
+    const all = [11, 12, 13, 21, 22, 31].map((n) => commit.submit(n));
+    await turn();
+    // Batch 1 takes 11 and 12; 13 must not run beside them, and 21, 22 fill batch 2; 31 waits (full).
+    expect(w.batches).toEqual([
+      [11, 12],
+      [21, 22],
+    ]);
+    await w.releaseAll();
+    await expect(Promise.all(all)).resolves.toEqual(['r11', 'r12', 'r13', 'r21', 'r22', 'r31']);
+    const at = (n: number) => w.batches.findIndex((b) => b.includes(n));
+    expect(at(13)).toBeGreaterThan(at(12));
+    expect(w.batches.flat().sort()).toEqual([11, 12, 13, 21, 22, 31]);
+    await commit.idle();
+  });
+
+  it('with keyOf, leaves a key\'s later items waiting behind its first waiting one and takes other keys meanwhile', async () => {
+    const w = controlledWrite();
+    const commit = new GroupCommit(w.write, { maxBatch: 10, maxInFlight: 2, keyOf: (n: number) => String(Math.floor(n / 10)) });
+    const first = commit.submit(11);
+    await turn();
+    const rest = [12, 21, 13, 22].map((n) => commit.submit(n));
+    await turn();
+    // 11 is being written: 12 and 13 wait for it; 21 and 22 go at once.
+    expect(w.batches).toEqual([[11], [21, 22]]);
+    await w.releaseAll();
+    await first;
+    await Promise.all(rest);
+    expect(w.batches).toEqual([[11], [21, 22], [12, 13]]);
+    await commit.idle();
+  });
 });

@@ -7,16 +7,21 @@
  * - `submit` resolves with the item's own result once its batch committed, or rejects with the
  *   batch's error; a failed batch of several items is written again one item per batch, so one
  *   bad item fails alone (its caller retries or gives up; the others are recorded);
- * - every submitted promise settles: nothing is left pending by a failure.
+ * - every submitted promise settles: nothing is left pending by a failure;
+ * - with `keyOf` (e.g. the session), items of one key commit in submission order: an item whose
+ *   key has items in a batch being written (or earlier items left waiting) waits for the next
+ *   batch, so a burst of one key split over two batches in flight cannot commit out of order.
  */
 export class GroupCommit<T, R> {
-  private readonly waiting: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  private waiting: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
   private readonly running = new Set<Promise<void>>();
+  /** Keys (`keyOf`) with items in a batch being written. */
+  private readonly busyKeys = new Set<string>();
   private scheduled = false;
 
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
-    private readonly options: { maxBatch: number; maxInFlight: number; onBatch?: (size: number) => void },
+    private readonly options: { maxBatch: number; maxInFlight: number; onBatch?: (size: number) => void; keyOf?: (item: T) => string },
   ) {}
 
   submit(item: T): Promise<R> {
@@ -55,15 +60,42 @@ export class GroupCommit<T, R> {
 
   private pump(): void {
     while (this.running.size < this.options.maxInFlight && this.waiting.length) {
-      const batch = this.waiting.splice(0, this.options.maxBatch);
+      const batch = this.take();
+      // Everything waiting is behind a batch of its key: the end of that batch pumps again.
+      if (!batch.length) return;
+      const keys = this.options.keyOf ? new Set(batch.map((b) => this.options.keyOf!(b.item))) : null;
+      keys?.forEach((k) => this.busyKeys.add(k));
       // run() never rejects (every outcome goes to the batch's callers); it is kept in `running`
       // until it ends, so idle() can await it.
       const running: Promise<void> = this.run(batch).finally(() => {
+        keys?.forEach((k) => this.busyKeys.delete(k));
         this.running.delete(running);
         this.schedule();
       });
       this.running.add(running);
     }
+  }
+
+  /**
+   * The next batch: the first `maxBatch` waiting items, except (with `keyOf`) those whose key is
+   * in a batch being written; once an item of a key is left waiting, so are that key's later ones.
+   */
+  private take(): GroupCommit<T, R>['waiting'] {
+    const keyOf = this.options.keyOf;
+    if (!keyOf) return this.waiting.splice(0, this.options.maxBatch);
+    const blocked = new Set(this.busyKeys);
+    const batch: GroupCommit<T, R>['waiting'] = [];
+    const rest: GroupCommit<T, R>['waiting'] = [];
+    for (const w of this.waiting) {
+      const key = keyOf(w.item);
+      if (batch.length < this.options.maxBatch && !blocked.has(key)) batch.push(w);
+      else {
+        rest.push(w);
+        blocked.add(key);
+      }
+    }
+    this.waiting = rest;
+    return batch;
   }
 
   private async run(batch: GroupCommit<T, R>['waiting']): Promise<void> {

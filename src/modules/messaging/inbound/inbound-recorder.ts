@@ -1,11 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { EventLog } from '../../../infra/events/event-log';
-import { afterCommit, TransactionRunner } from '../../../infra/prisma/transaction';
+import { EventLog, type NewEvent } from '../../../infra/events/event-log';
+import { afterCommit, TransactionRunner, type DbTransaction } from '../../../infra/prisma/transaction';
 import type { InboundMessage } from '../../sessions/engine/whatsapp-engine.port';
 import type { InboundReceipt, InboundSink, SessionRef } from '../../sessions/ports/inbound-sink.port';
 import { SessionHooks } from '../../sessions/session-hooks';
 import { SessionsService } from '../../sessions/sessions.service';
-import { InboundMediaRepository } from '../media/inbound-media.repository';
+import { InboundMediaRepository, type AnnouncedMedia } from '../media/inbound-media.repository';
 import { announcedMedia, receivedMediaView } from '../media/inbound-media-rules';
 import { MediaDownloads } from '../media/media-downloads';
 import { isMediaType } from '../message-types';
@@ -13,7 +13,7 @@ import { toMessageView } from '../message.view';
 import { MessagingMetrics } from '../messaging-metrics';
 import type { MessageRecord } from '../message.repository';
 import { GroupCommit } from './group-commit';
-import { InboundRepository, type NewRecordedMessage } from './inbound.repository';
+import { InboundRepository, type MovedMessage, type NewRecordedMessage } from './inbound.repository';
 
 /**
  * Messaging's InboundSink: what a session's owner receives from WhatsApp
@@ -23,7 +23,10 @@ import { InboundRepository, type NewRecordedMessage } from './inbound.repository
  * again). A message is recorded once per session and WhatsApp id (a
  * re-delivery appends nothing). Messages that arrive while others are being
  * committed (a burst over many sessions) share the next transaction
- * (GroupCommit: one multi-row insert and their events).
+ * (GroupCommit: one multi-row insert, one stats update, one media insert and
+ * one event append for the whole batch); receipts likewise share theirs (one
+ * statement for the members' receipts, one for the messages' moves, one
+ * append). A session's items commit in the order they were handed over.
  *
  * - a contact's message → inbound RECEIVED, `message.received` with
  *   `{from, pushName}`, the session's `received` stat; a media message also
@@ -55,7 +58,18 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
   ) {}
 
   /** Messages waiting for their transaction: what arrives while one commits goes in the next. */
-  private readonly batches = new GroupCommit<PendingMessage, void>((items) => this.record(items), { maxBatch: MAX_BATCH, maxInFlight: BATCHES_IN_FLIGHT });
+  private readonly batches = new GroupCommit<PendingMessage, void>((items) => this.record(items), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    keyOf: (item) => item.session.id,
+  });
+
+  /** Receipts waiting for their transaction, the same way. */
+  private readonly receiptBatches = new GroupCommit<PendingReceipt, void>((items) => this.recordReceipts(items), {
+    maxBatch: MAX_BATCH,
+    maxInFlight: BATCHES_IN_FLIGHT,
+    keyOf: (item) => item.session.id,
+  });
 
   onModuleInit(): void {
     this.hooks.setInboundSink(this);
@@ -72,44 +86,29 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
   }
 
   /**
-   * Records a batch of messages (several sessions' at once under load) in ONE transaction: one
-   * multi-row insert, then, for what was new, the stats, media rows and events. Sessions are
-   * visited in id order (stable: a session's messages keep their arrival order), so two batches
-   * lock Session and EventCounter rows in the same order and cannot deadlock each other.
+   * Records a batch of messages (several sessions' at once under load) in ONE transaction of a
+   * few statements whatever its size: one multi-row insert, then, for what was new, one stats
+   * update (each session's `received` count), one insert of media rows and one append of all
+   * events (a session's events in arrival order). The statements lock Session rows and event
+   * counters in id order, so two batches cannot deadlock each other.
    */
   private async record(items: PendingMessage[]): Promise<void[]> {
     await this.transactions.run(async (tx) => {
       const recorded = await this.repository.insertMany(tx, items.map((i) => ({ ...toRow(i.session, i.message, i.direction), sessionName: i.session.name })));
       const fresh = items
         .map((item, i) => ({ ...item, record: recorded[i] ?? null }))
-        .filter((x): x is PendingMessage & { record: MessageRecord } => x.record !== null)
-        .sort((a, b) => (a.session.id < b.session.id ? -1 : a.session.id > b.session.id ? 1 : 0));
-      const downloads: Array<{ sessionId: string; messageId: string }> = [];
-      let received = 0;
-      for (const { session, message, direction, record } of fresh) {
-        if (direction === 'OUTBOUND') {
-          await this.append(tx, session, 'message.sent', { ...toMessageView(record), fromPhone: true });
-          continue;
-        }
-        received++;
-        await this.sessions.countReceived(tx, session.id);
-        const media = isMediaType(message.type) ? announcedMedia(message.type, message.media) : null;
-        if (media) {
-          await this.media.createPending(tx, record.id, media);
-          downloads.push({ sessionId: session.id, messageId: record.id });
-        }
-        await this.append(tx, session, 'message.received', {
-          ...toMessageView(record),
-          from: message.senderPhone,
-          pushName: message.pushName,
-          ...(message.quotedWaMessageId ? { quotedWaMessageId: message.quotedWaMessageId } : {}),
-          ...(media ? { media: receivedMediaView(record.id, media) } : {}),
-        });
-      }
+        .filter((x): x is PendingMessage & { record: MessageRecord } => x.record !== null);
+      if (!fresh.length) return;
+      const received = receivedPerSession(fresh);
+      if (received.size) await this.sessions.countReceivedMany(tx, received);
+      const media = fresh.map((x) => (x.direction === 'INBOUND' ? announcedOf(x.message) : null));
+      const pending = fresh.flatMap((x, i) => (media[i] ? [{ messageId: x.record.id, media: media[i] }] : []));
+      if (pending.length) await this.media.createPendingMany(tx, pending);
+      await this.log.appendMany(tx, fresh.map((x, i) => recordedEvent(x, media[i] ?? null)));
+      const downloads = fresh.filter((_, i) => media[i]).map((x) => ({ sessionId: x.session.id, messageId: x.record.id }));
       if (downloads.length) afterCommit(tx, () => this.downloads.enqueue(downloads));
-      if (received) afterCommit(tx, () => {
-        for (let i = 0; i < received; i++) this.metrics.inbound();
-      });
+      const total = [...received.values()].reduce((a, b) => a + b, 0);
+      if (total) afterCommit(tx, () => this.metrics.inbound(total));
     });
     return items.map(() => undefined);
   }
@@ -146,22 +145,49 @@ export class InboundRecorder implements InboundSink, OnModuleInit {
 
   async receipt(session: SessionRef, receipt: InboundReceipt): Promise<void> {
     if (receipt.status === 'SENT') return; // the server's ack: the send itself recorded SENT
-    const status = receipt.status;
+    await this.receiptBatches.submit({ session, waMessageId: receipt.waMessageId, status: receipt.status, participant: receipt.participant ?? null, at: new Date() });
+  }
+
+  /**
+   * Applies a batch of receipts (any sessions) in ONE transaction: the group members' receipts in
+   * one statement (a member's receipt that changed nothing moves nothing), the messages' moves in
+   * one (never back; unknown ids ignored), then one append of their events in arrival order: a
+   * message that a batch's receipts took from SENT through DELIVERED to READ gets
+   * `message.delivered` then `message.read`, as one receipt per transaction would give.
+   */
+  private async recordReceipts(items: PendingReceipt[]): Promise<void[]> {
     await this.transactions.run(async (tx) => {
-      if (receipt.participant) {
-        // A group member's receipt: kept per member; the message itself moves with the first one.
-        const counted = await this.repository.applyParticipantReceipt(tx, { sessionId: session.id, waMessageId: receipt.waMessageId, participant: receipt.participant, status, at: new Date() });
-        if (!counted) return;
-      }
-      const moved = await this.repository.applyReceipt(tx, session.id, receipt.waMessageId, status, new Date());
-      if (!moved) return;
-      await this.log.append(tx, { sessionId: session.id, sessionName: session.name, type: status === 'READ' ? 'message.read' : 'message.delivered', data: { ...toMessageView(moved) } });
-      afterCommit(tx, () => this.metrics.outbound(status));
+      const counted = await this.countedReceipts(tx, items);
+      const moved = await this.repository.applyReceipts(tx, counted.map((r) => ({ sessionId: r.session.id, waMessageId: r.waMessageId, status: r.status, at: r.at })));
+      const events = receiptEvents(counted, moved);
+      if (!events.length) return;
+      await this.log.appendMany(tx, events.map((e) => ({ sessionId: e.session.id, sessionName: e.session.name, type: e.type, data: { ...toMessageView(e.view) } })));
+      const delivered = events.filter((e) => e.type === 'message.delivered').length;
+      afterCommit(tx, () => {
+        this.metrics.outbound('DELIVERED', delivered);
+        this.metrics.outbound('READ', events.length - delivered);
+      });
     });
+    return items.map(() => undefined);
+  }
+
+  /** The receipts that go on to the message: all one-to-one ones, and the group members' that changed their member's row. */
+  private async countedReceipts(tx: DbTransaction, items: PendingReceipt[]): Promise<PendingReceipt[]> {
+    const members = items.filter((r) => r.participant);
+    if (!members.length) return items;
+    const changed = await this.repository.applyParticipantReceipts(
+      tx,
+      members.map((r) => ({ sessionId: r.session.id, waMessageId: r.waMessageId, participant: r.participant!, status: r.status, at: r.at })),
+    );
+    const dropped = new Set(members.filter((_, i) => !changed[i]));
+    return items.filter((r) => !dropped.has(r));
   }
 }
 
-/** Messages per transaction, and transactions at once (the pool has 10 connections, shared). */
+/**
+ * Items per transaction, and transactions at once per kind (messages, receipts): at most four of
+ * the pool's 10 shared connections.
+ */
 const MAX_BATCH = 200;
 const BATCHES_IN_FLIGHT = 2;
 
@@ -169,6 +195,83 @@ interface PendingMessage {
   session: SessionRef;
   message: InboundMessage;
   direction: 'INBOUND' | 'OUTBOUND';
+}
+
+interface PendingReceipt {
+  session: SessionRef;
+  waMessageId: string;
+  status: 'DELIVERED' | 'READ';
+  /** A group member's receipt: that member's JID; null in a one-to-one chat. */
+  participant: string | null;
+  at: Date;
+}
+
+/** Each session's number of new received (inbound) messages in a batch. */
+function receivedPerSession(fresh: PendingMessage[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const x of fresh) if (x.direction === 'INBOUND') counts.set(x.session.id, (counts.get(x.session.id) ?? 0) + 1);
+  return counts;
+}
+
+/** What a received media message announced of its file (its Media row and the event's `media`), else null. */
+function announcedOf(message: InboundMessage): AnnouncedMedia | null {
+  return isMediaType(message.type) ? announcedMedia(message.type, message.media) : null;
+}
+
+/**
+ * The event of a newly recorded message: `message.sent` with `fromPhone` for the phone's own
+ * send, `message.received` (with the sender, and the file when there is one) for a contact's.
+ */
+function recordedEvent(x: PendingMessage & { record: MessageRecord }, media: AnnouncedMedia | null): NewEvent {
+  const base = { sessionId: x.session.id, sessionName: x.session.name };
+  if (x.direction === 'OUTBOUND') return { ...base, type: 'message.sent', data: { ...toMessageView(x.record), fromPhone: true } };
+  return {
+    ...base,
+    type: 'message.received',
+    data: {
+      ...toMessageView(x.record),
+      from: x.message.senderPhone,
+      pushName: x.message.pushName,
+      ...(x.message.quotedWaMessageId ? { quotedWaMessageId: x.message.quotedWaMessageId } : {}),
+      ...(media ? { media: receivedMediaView(x.record.id, media) } : {}),
+    },
+  };
+}
+
+/**
+ * The events of a batch of receipts, in arrival order. A moved message gets one event for its
+ * new status, at the first receipt giving it; and when it went from below DELIVERED to READ in
+ * this batch with a DELIVERED receipt of it before the READ one, a `message.delivered` first
+ * (the view as it was in between: DELIVERED, not read yet).
+ */
+function receiptEvents(counted: PendingReceipt[], moved: MovedMessage[]): Array<{ session: SessionRef; type: string; view: MessageRecord }> {
+  const keyOf = (sessionId: string, waMessageId: string | null) => `${sessionId}/${waMessageId}`;
+  // A DELIVERED receipt after the READ one (late) is not a step the message went through.
+  const read = new Set<string>();
+  const hadDelivered = new Set<string>();
+  for (const r of counted) {
+    const key = keyOf(r.session.id, r.waMessageId);
+    if (r.status === 'READ') read.add(key);
+    else if (!read.has(key)) hadDelivered.add(key);
+  }
+  const planned = new Map<string, Map<'DELIVERED' | 'READ', MessageRecord>>();
+  for (const { record, previous } of moved) {
+    const key = keyOf(record.sessionId, record.waMessageId);
+    const views = new Map<'DELIVERED' | 'READ', MessageRecord>();
+    const wasBelowDelivered = previous === 'SENDING' || previous === 'SENT';
+    if (record.status === 'READ' && wasBelowDelivered && hadDelivered.has(key)) views.set('DELIVERED', { ...record, status: 'DELIVERED', readAt: null });
+    views.set(record.status === 'READ' ? 'READ' : 'DELIVERED', record);
+    planned.set(key, views);
+  }
+  const events: Array<{ session: SessionRef; type: string; view: MessageRecord }> = [];
+  for (const r of counted) {
+    const views = planned.get(keyOf(r.session.id, r.waMessageId));
+    const view = views?.get(r.status);
+    if (!views || !view) continue;
+    views.delete(r.status);
+    events.push({ session: r.session, type: r.status === 'READ' ? 'message.read' : 'message.delivered', view });
+  }
+  return events;
 }
 
 /** Reactions, edits and revokes change an earlier message instead of being one. */

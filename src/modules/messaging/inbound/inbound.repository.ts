@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../../../generated/prisma/client';
 import { PrismaService } from '../../../infra/prisma/prisma.service';
 import { dbClient, type DbTransaction } from '../../../infra/prisma/transaction';
-import { toRecord, type MessageRecord } from '../message.repository';
+import { RAW_MESSAGE_COLUMNS, rawRecord, toRecord, type MessageRecord, type RawMessageRow } from '../message.repository';
 
 const WITH_SESSION = { session: { select: { name: true } } } as const;
 
@@ -29,8 +29,24 @@ interface InsertedRow {
   [column: string]: unknown;
 }
 
+/** A receipt to apply: the session's outbound message `waMessageId` reached `status` at `at`. */
+export interface ReceiptChange {
+  sessionId: string;
+  waMessageId: string;
+  status: 'DELIVERED' | 'READ';
+  at: Date;
+}
+
+/** A message a batch of receipts moved: its record now, and its status before (to tell what it went through). */
+export interface MovedMessage {
+  record: MessageRecord;
+  previous: 'SENDING' | 'SENT' | 'DELIVERED' | 'READ' | string;
+}
+
 /** Receipt statuses in the order a message goes through them: a receipt never moves it back. */
 const RANK_SQL = Prisma.sql`CASE "status" WHEN 'SENDING' THEN 1 WHEN 'SENT' THEN 1 WHEN 'DELIVERED' THEN 2 WHEN 'READ' THEN 3 ELSE 0 END`;
+/** RANK_SQL of the Message aliased `m` (statements that join other tables with a status). */
+const RANK_OF_M = Prisma.sql`CASE m."status" WHEN 'SENDING' THEN 1 WHEN 'SENT' THEN 1 WHEN 'DELIVERED' THEN 2 WHEN 'READ' THEN 3 ELSE 0 END`;
 
 /** The Message rows of what WhatsApp delivers: received messages, the phone's own sends, receipts. */
 @Injectable()
@@ -154,6 +170,79 @@ export class InboundRepository {
         WHERE "MessageReceipt"."status" = 'DELIVERED' AND EXCLUDED."status" = 'READ'
       RETURNING "messageId"::text AS "messageId"`;
     return rows.length > 0;
+  }
+
+  /**
+   * Group members' receipts of a batch (any sessions) in ONE statement, as `applyParticipantReceipt`
+   * does for one: the result says, per input row, whether it counted (the member's row created or
+   * moved forward). Rows of one message and member are applied as their latest status (a
+   * statement cannot change a row twice); all of them counted when that did. Rows are written in
+   * message-id order, so two batches lock the same receipts in the same order.
+   */
+  async applyParticipantReceipts(tx: DbTransaction, receipts: Array<ReceiptChange & { participant: string }>): Promise<boolean[]> {
+    if (!receipts.length) return [];
+    const keyOf = (r: { sessionId: string; waMessageId: string; participant: string }) => `${r.sessionId}/${r.waMessageId}/${r.participant}`;
+    const latest = new Map<string, ReceiptChange & { participant: string }>();
+    for (const r of receipts) {
+      const held = latest.get(keyOf(r));
+      if (!held || (held.status === 'DELIVERED' && r.status === 'READ')) latest.set(keyOf(r), r);
+    }
+    const rows = [...latest.values()];
+    const counted = await dbClient(this.prisma, tx).$queryRaw<Array<{ sessionId: string; waMessageId: string; participant: string }>>`
+      WITH written AS (
+        INSERT INTO "MessageReceipt" ("messageId", "participant", "status", "at")
+        SELECT m."id", v."participant", v."status"::"MessageStatus", v."at"
+        FROM unnest(${rows.map((r) => r.sessionId)}::uuid[], ${rows.map((r) => r.waMessageId)}::text[], ${rows.map((r) => r.participant)}::text[],
+                    ${rows.map((r) => r.status)}::text[], ${rows.map((r) => r.at)}::timestamp(3)[]) AS v("sessionId", "waMessageId", "participant", "status", "at")
+        JOIN "Message" m ON m."sessionId" = v."sessionId" AND m."waMessageId" = v."waMessageId" AND m."direction" = 'OUTBOUND'
+        ORDER BY m."id", v."participant"
+        ON CONFLICT ("messageId", "participant") DO UPDATE SET "status" = EXCLUDED."status", "at" = EXCLUDED."at"
+          WHERE "MessageReceipt"."status" = 'DELIVERED' AND EXCLUDED."status" = 'READ'
+        RETURNING "messageId", "participant"
+      )
+      SELECT m."sessionId"::text AS "sessionId", m."waMessageId", w."participant"
+      FROM written w JOIN "Message" m ON m."id" = w."messageId"`;
+    const changed = new Set(counted.map(keyOf));
+    return receipts.map((r) => changed.has(keyOf(r)));
+  }
+
+  /**
+   * Receipts of a batch (any sessions) in ONE statement: each named outbound message moved
+   * forward to the latest status its receipts give (DELIVERED or READ; a READ also stamps a
+   * missing deliveredAt), never back; unknown ids and messages already there or beyond are left
+   * out of the result. Each moved message comes with its record (with the session's name) and
+   * its status before. The messages are locked in id order first (two batches cannot deadlock),
+   * and the status before is read from the locked row (a concurrent receipt's commit is seen).
+   * A SENDING message moves too, as in `applyReceipt`.
+   */
+  async applyReceipts(tx: DbTransaction, receipts: ReceiptChange[]): Promise<MovedMessage[]> {
+    if (!receipts.length) return [];
+    const latest = new Map<string, ReceiptChange>();
+    for (const r of receipts) {
+      const key = `${r.sessionId}/${r.waMessageId}`;
+      const held = latest.get(key);
+      if (!held || (held.status === 'DELIVERED' && r.status === 'READ')) latest.set(key, r);
+    }
+    const rows = [...latest.values()];
+    const moved = await dbClient(this.prisma, tx).$queryRaw<Array<RawMessageRow & { previous: string }>>`
+      WITH target AS MATERIALIZED (
+        SELECT m."id", m."status"::text AS "previous", v."rank", v."at"
+        FROM unnest(${rows.map((r) => r.sessionId)}::uuid[], ${rows.map((r) => r.waMessageId)}::text[],
+                    ${rows.map((r) => (r.status === 'READ' ? 3 : 2))}::int[], ${rows.map((r) => r.at)}::timestamp(3)[]) AS v("sessionId", "waMessageId", "rank", "at")
+        JOIN "Message" m ON m."sessionId" = v."sessionId" AND m."waMessageId" = v."waMessageId" AND m."direction" = 'OUTBOUND'
+        ORDER BY m."id"
+        FOR UPDATE OF m
+      )
+      UPDATE "Message" m SET
+        "status" = (CASE WHEN t."rank" = 3 THEN 'READ' ELSE 'DELIVERED' END)::"MessageStatus",
+        "deliveredAt" = COALESCE(m."deliveredAt", t."at"),
+        "readAt" = CASE WHEN t."rank" = 3 THEN COALESCE(m."readAt", t."at") ELSE m."readAt" END,
+        "updatedAt" = t."at"
+      FROM target t, "Session" s
+      WHERE m."id" = t."id" AND s."id" = m."sessionId"
+        AND ${RANK_OF_M} BETWEEN 1 AND t."rank" - 1
+      RETURNING ${RAW_MESSAGE_COLUMNS}, t."previous"`;
+    return moved.map(({ previous, ...row }) => ({ record: rawRecord(row as RawMessageRow), previous }));
   }
 
   private async reread(tx: DbTransaction, id: string | undefined): Promise<MessageRecord | null> {

@@ -45,20 +45,15 @@ export interface MediaState {
 export class InboundMediaRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** The DOWNLOADING row of a message just recorded, in the recording transaction. */
-  async createPending(tx: DbTransaction, messageId: string, media: AnnouncedMedia): Promise<void> {
-    await dbClient(this.prisma, tx).media.create({
-      data: {
-        messageId,
-        mimetype: media.mimetype,
-        filename: media.filename,
-        // What the sender declared until the bytes are there (an Int column: larger files fail anyway).
-        size: Math.min(media.size ?? 0, 2 ** 31 - 1),
-        sha256: '',
-        data: new Uint8Array(0),
-        status: 'DOWNLOADING',
-      },
-    });
+  /** The DOWNLOADING rows of messages just recorded (a recorder's batch), in the recording transaction, in one statement. */
+  async createPendingMany(tx: DbTransaction, rows: Array<{ messageId: string; media: AnnouncedMedia }>): Promise<void> {
+    if (!rows.length) return;
+    const now = new Date();
+    await dbClient(this.prisma, tx).$executeRaw`
+      INSERT INTO "Media" ("messageId", "mimetype", "filename", "size", "sha256", "data", "status", "createdAt", "updatedAt")
+      SELECT r."messageId", r."mimetype", r."filename", r."size", '', ''::bytea, 'DOWNLOADING'::"MediaStatus", ${now}, ${now}
+      FROM unnest(${rows.map((r) => r.messageId)}::uuid[], ${rows.map((r) => r.media.mimetype)}::text[], ${rows.map((r) => r.media.filename)}::text[],
+                  ${rows.map((r) => declaredSize(r.media))}::int[]) AS r("messageId", "mimetype", "filename", "size")`;
   }
 
   async target(messageId: string): Promise<DownloadTarget | null> {
@@ -141,6 +136,11 @@ export class InboundMediaRepository {
     const row = await dbClient(this.prisma, tx).message.findUniqueOrThrow({ where: { id: messageId }, include: { ...WITH_SESSION, media: { select: MEDIA_STATE } } });
     return { message: toRecord(row), media: { messageId, ...row.media! } };
   }
+}
+
+/** What the sender declared until the bytes are there (an Int column: larger files fail anyway). */
+function declaredSize(media: AnnouncedMedia): number {
+  return Math.min(media.size ?? 0, 2 ** 31 - 1);
 }
 
 const MEDIA_STATE = { status: true, mimetype: true, filename: true, size: true, sha256: true, storageKey: true, error: true } as const;

@@ -762,27 +762,71 @@ describe('SessionDriver', () => {
   });
 
   describe('inbound', () => {
-    it('hands messages over in order, one at a time, awaiting each: received (fromMe false) or ownMessage (fromMe true)', async () => {
+    it('hands messages over in order: what arrives during a hand-over goes over together next, received (fromMe false) or ownMessage (fromMe true)', async () => {
       const h = harness();
       await startWorking(h);
-      const gate = new Deferred<void>();
+      const first = new Deferred<void>();
+      const second = new Deferred<void>();
       h.sink.received.mockImplementationOnce(async (_s, m) => {
-        await gate.promise;
+        await first.promise;
         h.inbound.push(`received:${m.waMessageId}`);
+      });
+      h.sink.ownMessage.mockImplementationOnce(async (_s, m) => {
+        await second.promise;
+        h.inbound.push(`own:${m.waMessageId}`);
       });
       const socket = h.engine.attempt(1);
       socket.message({ waMessageId: 'A', fromMe: false });
+      await until(() => h.sink.received.mock.calls.length === 1, 'A handed over');
       socket.message({ waMessageId: 'B', fromMe: true });
       socket.message({ waMessageId: 'C', fromMe: false });
-
-      await until(() => h.sink.received.mock.calls.length === 1, 'A handed over');
+      socket.message({ waMessageId: 'D', fromMe: false });
       await settle();
-      expect(h.sink.ownMessage).not.toHaveBeenCalled(); // B waits until A is recorded
-      gate.resolve();
-      await until(() => h.inbound.length === 3, 'all three recorded');
-      expect(h.inbound).toEqual(['received:A', 'own:B', 'received:C']);
+      expect(h.sink.ownMessage).not.toHaveBeenCalled(); // B, C, D wait until A is recorded
+      first.resolve();
+      // Then B, C and D go over together: C and D are handed over while B is not recorded yet.
+      await until(() => h.sink.received.mock.calls.length === 3 && h.sink.ownMessage.mock.calls.length === 1, 'B, C and D handed over together');
+      expect(h.inbound).toEqual(['received:A', 'received:C', 'received:D']);
+      second.resolve();
+      await until(() => h.inbound.length === 4, 'all four recorded');
+      const order = (fn: jest.Mock, i: number) => fn.mock.invocationCallOrder[i]!;
+      expect([order(h.sink.received, 0), order(h.sink.ownMessage, 0), order(h.sink.received, 1), order(h.sink.received, 2)]).toEqual(
+        [order(h.sink.received, 0), order(h.sink.ownMessage, 0), order(h.sink.received, 1), order(h.sink.received, 2)].sort((a, b) => a - b),
+      );
+      expect(h.sink.received.mock.calls.map(([, m]) => m.waMessageId)).toEqual(['A', 'C', 'D']);
       expect(h.sink.received.mock.calls[0]![0]).toEqual({ id: SESSION_ID, name: 'alpha' });
       expect(h.sink.ownMessage.mock.calls[0]![1]).toMatchObject({ waMessageId: 'B', fromMe: true });
+    });
+
+    it('hands a reaction over alone, after the messages before it are recorded, and receipts after the messages before them', async () => {
+      const h = harness();
+      await startWorking(h);
+      const gate = new Deferred<void>();
+      const gateB = new Deferred<void>();
+      h.sink.received
+        .mockImplementationOnce(async (_s, m) => {
+          await gate.promise;
+          h.inbound.push(`received:${m.waMessageId}`);
+        })
+        .mockImplementationOnce(async (_s, m) => {
+          await gateB.promise;
+          h.inbound.push(`received:${m.waMessageId}`);
+        });
+      const socket = h.engine.attempt(1);
+      socket.message({ waMessageId: 'A' });
+      await until(() => h.sink.received.mock.calls.length === 1, 'A handed over');
+      socket.message({ waMessageId: 'B' });
+      socket.message({ waMessageId: 'R', type: 'reaction', reactionTo: 'B' });
+      socket.message({ waMessageId: 'C' });
+      socket.receipt('OUT-1', 'READ');
+      gate.resolve();
+      await until(() => h.sink.received.mock.calls.length === 2, 'B handed over');
+      await settle();
+      expect(h.sink.received).toHaveBeenCalledTimes(2); // the reaction waits until B is recorded
+      gateB.resolve();
+      await until(() => h.inbound.length === 5, 'everything recorded');
+      // B, then the reaction alone (once B is recorded), then C, then the receipt.
+      expect(h.inbound).toEqual(['received:A', 'received:B', 'received:R', 'received:C', 'receipt:OUT-1:READ']);
     });
 
     it('drops a re-delivered message id once it was recorded', async () => {

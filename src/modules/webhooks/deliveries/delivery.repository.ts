@@ -107,20 +107,26 @@ export class DeliveryRepository implements OnApplicationShutdown {
   }
 
   /**
-   * Fan-out of one event, inside its transaction: one PENDING delivery per
-   * ACTIVE endpoint that subscribes to it (the session's own and the global
-   * ones, filter `*` or the event's type), in one statement. The unique
-   * (event, webhook) pair makes a repeat insert nothing. Returns the new ids.
+   * Fan-out of the events of one append, inside their transaction, in ONE
+   * statement: one PENDING delivery per event and ACTIVE endpoint that
+   * subscribes to it (the session's own and the global ones, filter `*` or the
+   * event's type). Rows are inserted in the events' order (for each endpoint:
+   * its events in sequence order, as the dispatchers claim by `seq`), then by
+   * endpoint. The unique (event, webhook) pair makes a repeat insert nothing.
+   * Returns the new ids.
    */
-  async fanOut(tx: DbTransaction, event: { id: string; sessionId: string; type: string; createdAt: Date }): Promise<string[]> {
+  async fanOut(tx: DbTransaction, events: Array<{ id: string; sessionId: string; type: string; createdAt: Date }>): Promise<string[]> {
+    if (!events.length) return [];
     const rows = await dbClient(this.prisma, tx).$queryRaw<Array<{ id: string }>>`
       INSERT INTO "WebhookDelivery" ("id", "webhookId", "eventId", "sessionId", "eventType", "nextAttemptAt", "createdAt")
-      SELECT gen_random_uuid(), w."id", ${event.id}, ${event.sessionId}::uuid, ${event.type}, ${event.createdAt}, ${event.createdAt}
-      FROM "Webhook" w
-      WHERE w."status" = 'ACTIVE'
-        AND (w."sessionId" = ${event.sessionId}::uuid OR w."sessionId" IS NULL)
-        AND (w."events" @> ARRAY['*'] OR w."events" @> ARRAY[${event.type}])
-      ORDER BY w."createdAt", w."id"
+      SELECT gen_random_uuid(), w."id", e."id", e."sessionId", e."type", e."createdAt", e."createdAt"
+      FROM unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.sessionId)}::uuid[], ${events.map((e) => e.type)}::text[],
+                  ${events.map((e) => e.createdAt)}::timestamp(3)[]) WITH ORDINALITY AS e("id", "sessionId", "type", "createdAt", "ord")
+      JOIN "Webhook" w
+        ON w."status" = 'ACTIVE'
+       AND (w."sessionId" = e."sessionId" OR w."sessionId" IS NULL)
+       AND (w."events" @> ARRAY['*'] OR w."events" @> ARRAY[e."type"])
+      ORDER BY e."ord", w."createdAt", w."id"
       ON CONFLICT ("eventId", "webhookId") DO NOTHING
       RETURNING "id"`;
     return rows.map((r) => r.id);
