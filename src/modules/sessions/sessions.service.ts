@@ -87,8 +87,16 @@ export class SessionsService {
    * the caller's transaction (messaging's, with the message's new status and
    * its event): atomic in SQL, so replicas never lose a count.
    */
-  async countSend(tx: DbTransaction, sessionId: string, outcome: 'sent' | 'failed', count = 1): Promise<void> {
-    await this.sessions.incrementStat(sessionId, outcome, count, tx);
+  async countSend(tx: DbTransaction, sessionId: string, outcome: 'sent' | 'failed'): Promise<void> {
+    await this.sessions.incrementStat(sessionId, outcome, 1, tx);
+  }
+
+  /**
+   * Counts sends of several sessions (`counts`: session id to number) in one statement inside
+   * the caller's transaction (a batch of recorded sends).
+   */
+  async countSendsMany(tx: DbTransaction, outcome: 'sent' | 'failed', counts: Map<string, number>): Promise<void> {
+    await this.sessions.incrementStatMany(outcome, [...counts].map(([id, by]) => ({ id, by })), tx);
   }
 
   /** Counts a received message in the session's stats, inside the caller's transaction. */

@@ -258,23 +258,22 @@ export class ChatDrains implements BeforeApplicationShutdown {
 
   /**
    * Records a batch of sends (the drains that finished while the previous
-   * batch committed) in ONE transaction: the messages SENT and their outbox
-   * rows deleted in one statement, then per session (in id order, as every
-   * writer of a session's counters does) their message.sent events and the
-   * `sent` stat.
+   * batch committed) in ONE transaction of three statements: the messages
+   * SENT and their outbox rows deleted, the sessions' `sent` stats, their
+   * message.sent events. Rows are locked in the order every batch writer
+   * uses (messages, then sessions, then event counters, each in id order),
+   * so batches never wait on each other in a cycle.
    */
   private async recordSent(batch: Array<SentItem & { createdAt: Date }>): Promise<void[]> {
     await this.transactions.run(async (tx) => {
       const records = await this.outbox.markSentMany(tx, this.config.INSTANCE_ID, batch);
-      const bySession = new Map<string, MessageRecord[]>();
-      for (const record of records) bySession.set(record.sessionId, [...(bySession.get(record.sessionId) ?? []), record]);
-      for (const sessionId of [...bySession.keys()].sort()) {
-        const sent = bySession.get(sessionId)!;
-        for (const record of sent) {
-          await this.log.append(tx, { sessionId, sessionName: record.sessionName, type: 'message.sent', data: { ...toMessageView(record) } });
-        }
-        await this.sessions.countSend(tx, sessionId, 'sent', sent.length);
-      }
+      const counts = new Map<string, number>();
+      for (const record of records) counts.set(record.sessionId, (counts.get(record.sessionId) ?? 0) + 1);
+      await this.sessions.countSendsMany(tx, 'sent', counts);
+      await this.log.appendMany(
+        tx,
+        records.map((record) => ({ sessionId: record.sessionId, sessionName: record.sessionName, type: 'message.sent', data: { ...toMessageView(record) } })),
+      );
       afterCommit(tx, () => {
         for (const sent of batch) this.metrics.sent(sent.createdAt, sent.at);
       });
