@@ -161,7 +161,7 @@ export class MessageRepository {
           ${batch.map((_, i) => i)}::int[]
         ) AS x("id", "sessionName", "chatId", "type", "text", "content", "replyToId", "at", "key", "requestHash", "response", "ord")
       ), s AS (
-        SELECT "id", "name" FROM "Session" WHERE "name" IN (SELECT "sessionName" FROM x) AND "deletedAt" IS NULL FOR SHARE
+        SELECT "id", "name" FROM "Session" WHERE "name" IN (SELECT "sessionName" FROM x) AND "deletedAt" IS NULL ORDER BY "id" FOR SHARE
       ), k AS (
         INSERT INTO "IdempotencyKey" ("sessionId", "key", "requestHash", "messageId", "response", "createdAt")
         SELECT s."id", x."key", x."requestHash", x."id", x."response", x."at" FROM x JOIN s ON s."name" = x."sessionName" WHERE x."key" IS NOT NULL

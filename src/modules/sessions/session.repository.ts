@@ -268,13 +268,16 @@ export class SessionRepository {
   /**
    * `incrementStat` for several sessions in one statement (a batch of received messages). The
    * rows are locked in id order first, so two batches over the same sessions queue on each other
-   * instead of deadlocking (an UPDATE ... FROM locks in whatever order its join produces).
+   * instead of deadlocking (an UPDATE ... FROM locks in whatever order its join produces). FOR NO
+   * KEY UPDATE, the lock a plain UPDATE takes: FOR UPDATE would also block the foreign-key checks
+   * (KEY SHARE) of rows inserted for the session, such as its events, and so deadlock with a
+   * transaction that holds the session's event counter and inserts an event.
    */
   async incrementStatMany(stat: 'sent' | 'received' | 'failed' | 'reconnects', counts: Array<{ id: string; by: number }>, tx?: DbTransaction): Promise<void> {
     if (!counts.length) return;
     await dbClient(this.prisma, tx).$executeRaw`
       WITH locked AS MATERIALIZED (
-        SELECT id FROM "Session" WHERE id = ANY(${counts.map((c) => c.id)}::uuid[]) ORDER BY id FOR UPDATE
+        SELECT id FROM "Session" WHERE id = ANY(${counts.map((c) => c.id)}::uuid[]) ORDER BY id FOR NO KEY UPDATE
       )
       UPDATE "Session" s
       SET stats = jsonb_set(s.stats, ARRAY[${stat}]::text[], to_jsonb(COALESCE((s.stats->>${stat})::int, 0) + v.by)),

@@ -4,7 +4,7 @@ import { PrismaService } from '../../../src/infra/prisma/prisma.service';
 import { TransactionRunner } from '../../../src/infra/prisma/transaction';
 import { SessionRepository } from '../../../src/modules/sessions/session.repository';
 import { query } from '../../helpers/db-query';
-import { createTestEnv, type TestEnv } from '../../helpers/test-env';
+import { createTestEnv, waitFor, type TestEnv } from '../../helpers/test-env';
 
 /**
  * EventLog.appendMany on real PostgreSQL: one statement numbers a batch of
@@ -111,5 +111,36 @@ describe('event log batches (PostgreSQL)', () => {
     );
     const expected = Array.from({ length: 2 * 4 * rounds * 2 }, (_, i) => i + 1);
     for (const s of all) expect((await rowsOf(s.id)).map((r) => r.sequence)).toEqual(expected);
+  });
+
+  it("a batch that counts a session's stats and then appends does not deadlock with an append of that session in between", async () => {
+    // Stats batch A locks the session's row; append B takes the session's event counter and inserts
+    // an event, whose foreign-key check needs KEY SHARE on that row; then A appends (waits for the
+    // counter). With FOR UPDATE in the stats statement, B waited for A and A for B: PostgreSQL
+    // broke the cycle after deadlock_timeout by failing one of them.
+    const s = (await sessions.create('stats-then-append', {}, 'STOPPED'))!;
+    const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+    const stats = new SessionRepository(a.prisma);
+    let bDone = false;
+    let bStarted: Promise<unknown> = Promise.resolve();
+    const txA = a.tx.run(async (tx) => {
+      await stats.incrementStatMany('sent', [{ id: s.id, by: 1 }], tx);
+      bStarted = b.tx.run((txB) => b.log.append(txB, event(s, 1))).then(() => (bDone = true));
+      // B has committed, or is waiting for a lock (on A's session row before the fix).
+      await waitFor(
+        async () =>
+          bDone ||
+          (await query<{ n: string }>(env.databaseUrl, `SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`))[0]!.n !== '0',
+        'append B committed or waiting',
+        10_000,
+        10,
+      );
+      await a.log.append(tx, event(s, 2));
+    });
+    await Promise.all([txA, bStarted]);
+    expect((await rowsOf(s.id)).map((r) => [r.sequence, r.data.i])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
   });
 });

@@ -231,7 +231,7 @@ export class InboundRepository {
                     ${rows.map((r) => (r.status === 'READ' ? 3 : 2))}::int[], ${rows.map((r) => r.at)}::timestamp(3)[]) AS v("sessionId", "waMessageId", "rank", "at")
         JOIN "Message" m ON m."sessionId" = v."sessionId" AND m."waMessageId" = v."waMessageId" AND m."direction" = 'OUTBOUND'
         ORDER BY m."id"
-        FOR UPDATE OF m
+        FOR NO KEY UPDATE OF m
       )
       UPDATE "Message" m SET
         "status" = (CASE WHEN t."rank" = 3 THEN 'READ' ELSE 'DELIVERED' END)::"MessageStatus",

@@ -89,7 +89,9 @@ export class OutboxRepository {
    * batch of sends, inside the caller's transaction (which also appends their
    * message.sent). The messages are locked in id order first, so two batches
    * (or a batch of receipts, which lock the same way) never wait on each other
-   * in a cycle. Records in the order of `sent`.
+   * in a cycle (FOR NO KEY UPDATE, as a plain UPDATE: rows that reference a
+   * message, such as its receipts, may still be inserted meanwhile). Records
+   * in the order of `sent`.
    */
   async markSentMany(tx: DbTransaction, owner: string, sent: SentItem[]): Promise<MessageRecord[]> {
     if (!sent.length) return [];
@@ -101,7 +103,7 @@ export class OutboxRepository {
       ), deleted AS (
         DELETE FROM "MessageQueueItem" q USING x WHERE q."id" = x."itemId" AND q."lockedBy" = ${owner}
       ), locked AS MATERIALIZED (
-        SELECT m."id" FROM "Message" m WHERE m."id" IN (SELECT "messageId" FROM x) ORDER BY m."id" FOR UPDATE
+        SELECT m."id" FROM "Message" m WHERE m."id" IN (SELECT "messageId" FROM x) ORDER BY m."id" FOR NO KEY UPDATE
       )
       UPDATE "Message" m SET
         -- A receipt recorded while the send was finishing already moved it on: SENT must not move it back.
