@@ -1,3 +1,4 @@
+import { openSse } from '../helpers/sse-client';
 import { startTestApp, type TestApp } from '../helpers/test-app';
 
 /**
@@ -8,6 +9,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app';
 interface Operation {
   method: string;
   path: string;
+  /** Answers text/event-stream: with the right key it streams until the client hangs up. */
+  streams: boolean;
 }
 
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
@@ -31,7 +34,11 @@ describe('API key on every /api route (SANDBOX=true, so the sandbox routes are l
     operations = Object.entries(paths)
       .filter(([path]) => path === '/api' || path.startsWith('/api/'))
       .flatMap(([path, item]) =>
-        METHODS.filter((m) => item[m]).map((method) => ({ method, path: path.replace(/\{[^}]+\}/g, 'x1') })),
+        METHODS.filter((m) => item[m]).map((method) => ({
+          method,
+          path: path.replace(/\{[^}]+\}/g, 'x1'),
+          streams: JSON.stringify(item[method]).includes('text/event-stream'),
+        })),
       );
   });
   afterAll(async () => {
@@ -44,6 +51,7 @@ describe('API key on every /api route (SANDBOX=true, so the sandbox routes are l
       expect.arrayContaining(['GET /api/queues', 'GET /api/queues/x1/failed', 'POST /api/queues/pause', 'POST /api/queues/resume', 'POST /api/queues/x1/clean']),
     );
     expect(operations.length).toBeGreaterThanOrEqual(5);
+    expect(operations.filter((o) => o.streams).map((o) => o.path)).toEqual(['/api/events/stream']);
   });
 
   it('answers 401 JSON to every documented /api operation without a key and with a wrong key', async () => {
@@ -62,7 +70,15 @@ describe('API key on every /api route (SANDBOX=true, so the sandbox routes are l
   it('lets every documented /api operation past the guard with the right key', async () => {
     // Signing out needs the session cookie itself: with the key and no cookie it is a 401 (CONTRACT.md).
     const needsCookie = new Set(['delete /api/auth/session']);
-    for (const { method, path } of operations.filter((o) => !needsCookie.has(`${o.method} ${o.path}`))) {
+    for (const { method, path, streams } of operations.filter((o) => !needsCookie.has(`${o.method} ${o.path}`))) {
+      if (streams) {
+        // A stream never ends on its own (the all-sessions stream has no session to miss):
+        // read the status from its headers, then hang up.
+        const stream = await openSse(t.baseUrl, path, { 'X-Api-Key': t.apiKey });
+        stream.close();
+        if (stream.status === 401) throw new Error(`${method.toUpperCase()} ${path} refused the right key: ${stream.body}`);
+        continue;
+      }
       const res = await t.http[method as (typeof METHODS)[number]](path)
         .set('X-Api-Key', t.apiKey)
         .send(method === 'get' || method === 'delete' ? undefined : {});
