@@ -182,6 +182,11 @@ export const baseConfigSchema = z.object({
   RATE_LIMIT_WINDOW_MS: int(1000, 3_600_000).default(60_000),
   /** How often each worker looks for sendable messages of its sessions that no hint announced, and frees stale sends. */
   MESSAGE_RECONCILE_INTERVAL_MS: int(200, 600_000).default(5000),
+  /**
+   * How long a send waits for WhatsApp's server to acknowledge the message: without the ack in
+   * time the attempt fails and is retried (same WhatsApp id, so a late first copy is dropped).
+   */
+  SEND_ACK_TIMEOUT_MS: int(100, 120_000).default(15_000),
   /** Above this many pending messages a session logs a warning (once per crossing); nothing is refused. */
   WARN_PENDING_PER_SESSION: int(1).default(500),
   /** Largest media file (bytes): a base64 body or a URL download larger than this is refused; a received file larger than this is not kept (FAILED). */

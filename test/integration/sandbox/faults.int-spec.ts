@@ -22,7 +22,7 @@ describe('sandbox network: fault injection and companion_reg_refresh', () => {
     await network?.close();
   });
 
-  it('with dropRate 1 a message is acked to the sender, never delivered, and counted as dropped', async () => {
+  it('with dropRate 1 a message is neither acked to the sender nor delivered, and counted as dropped', async () => {
     const contact = '5511977770001';
     // Warm up: the contact exists and a Signal session is established.
     const warm = await client.sendText(contact, 'before the fault');
@@ -31,9 +31,12 @@ describe('sandbox network: fault injection and companion_reg_refresh', () => {
 
     expect(network.setFaults({ dropRate: 1 })).toEqual({ dropRate: 1 });
     const before = network.stats().droppedMessages;
+    const acceptedBefore = network.stats().acceptedMessages;
     const dropped = await client.sendText(contact, 'into the void');
     await waitFor(() => network.stats().droppedMessageIds.includes(dropped), 'drop recorded');
     expect(network.stats().droppedMessages).toBe(before + 1);
+    // Lost before the server took it: not acked (a sender waiting for the ack retries).
+    expect(network.stats().acceptedMessages).toBe(acceptedBefore);
 
     // A message sent after clearing the fault arrives; the dropped one never does.
     network.setFaults({});

@@ -310,7 +310,7 @@ describe('auth state encryption at rest (PostgreSQL)', () => {
 
     async function connect(name: string, sessionId: string, auth: AuthStateStore) {
       const events: EngineEvent[] = [];
-      const connection = await engine.connect({ sessionId, sessionName: name, auth, onEvent: (e) => events.push(e) });
+      const connection = await engine.connect({ sessionId, sessionName: name, auth, onEvent: (e) => void events.push(e) });
       open.push(connection);
       return { connection, events, next: <T extends EngineEvent['type']>(type: T) => waitFor(() => events.find((e) => e.type === type), `${name}: ${type}`, 20_000) };
     }

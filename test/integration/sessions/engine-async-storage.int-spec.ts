@@ -53,7 +53,7 @@ describe('BaileysEngine keeps the AsyncLocalStorage of its sockets disabled outs
     const auth = createAuthStateStore(new AuthStateRepository(prisma), AuthStateCipher.fromConfig(undefined), sessionId);
     const connect = async () => {
       const events: EngineEvent[] = [];
-      const connection: EngineConnection = await engine.connect({ sessionId, sessionName: 'als', auth, onEvent: (e) => events.push(e) });
+      const connection: EngineConnection = await engine.connect({ sessionId, sessionName: 'als', auth, onEvent: (e) => void events.push(e) });
       return { connection, events };
     };
     const baseline = await enabledAsyncLocalStorages();

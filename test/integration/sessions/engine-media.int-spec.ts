@@ -72,7 +72,7 @@ describe('BaileysEngine media through the sandbox media server', () => {
   async function connect(on: BaileysEngine, name: string, sessionId: string): Promise<Recorded> {
     const recorded = new Recorded();
     const auth = createAuthStateStore(repository, AuthStateCipher.fromConfig(undefined), sessionId);
-    recorded.connection = await on.connect({ sessionId, sessionName: name, auth, onEvent: (e) => recorded.events.push(e) });
+    recorded.connection = await on.connect({ sessionId, sessionName: name, auth, onEvent: (e) => void recorded.events.push(e) });
     open.push(recorded);
     return recorded;
   }

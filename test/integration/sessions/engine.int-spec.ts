@@ -65,7 +65,7 @@ describe('BaileysEngine against the sandbox, auth state in PostgreSQL', () => {
 
   async function connect(name: string, sessionId: string, auth: AuthStateStore): Promise<Recorded> {
     const recorded = new Recorded();
-    recorded.connection = await engine.connect({ sessionId, sessionName: name, auth, onEvent: (e) => recorded.events.push(e) });
+    recorded.connection = await engine.connect({ sessionId, sessionName: name, auth, onEvent: (e) => void recorded.events.push(e) });
     open.push(recorded);
     return recorded;
   }
@@ -252,7 +252,7 @@ describe('BaileysEngine against the sandbox, auth state in PostgreSQL', () => {
     });
     const id = await newSession('unscanned');
     const recorded = new Recorded();
-    recorded.connection = await quick.connect({ sessionId: id, sessionName: 'unscanned', auth: storeFor(id), onEvent: (e) => recorded.events.push(e) });
+    recorded.connection = await quick.connect({ sessionId: id, sessionName: 'unscanned', auth: storeFor(id), onEvent: (e) => void recorded.events.push(e) });
     open.push(recorded);
     const first = await recorded.next('qr', 'first QR');
     expect(first.expiresAt.getTime() - Date.now()).toBeLessThanOrEqual(150);

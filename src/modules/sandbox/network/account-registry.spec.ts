@@ -62,3 +62,57 @@ describe('account registry', () => {
     expect(device.takeOffline()).toEqual([]);
   });
 });
+
+describe('messages a device never receipted (kept until its receipt, as on WhatsApp)', () => {
+  const message = (id: string) => ({ tag: 'message', attrs: { id, from: 'x@lid' } });
+  const connectionA = {};
+  const connectionB = {};
+
+  it('goes back to the front of the offline queue, in delivery order and marked offline, when the connection closes', () => {
+    const device = new AccountRegistry().ensure('5511999990007').device(1);
+    device.queueOffline({ tag: 'message', attrs: { id: 'queued', offline: '1' } });
+    for (const id of ['m1', 'm2', 'm3']) device.delivered(connectionA, message(id));
+    device.delivered(connectionA, { tag: 'receipt', attrs: { id: 'r1' } }); // only messages are owed
+    device.receipted(['m2']);
+    expect(device.unreceiptedCount).toBe(2);
+    expect(device.connectionClosed(connectionA)).toBe(2);
+    expect(device.unreceiptedCount).toBe(0);
+    const queued = device.takeOffline();
+    expect(queued.map((s) => s.attrs.id)).toEqual(['m1', 'm3', 'queued']);
+    expect(queued.every((s) => s.attrs.offline === '1')).toBe(true);
+  });
+
+  it('keeps what another connection of the device owes, and forgets receipted messages', () => {
+    const device = new AccountRegistry().ensure('5511999990008').device(1);
+    device.delivered(connectionA, message('a1'));
+    device.delivered(connectionB, message('b1'));
+    device.receipted(['a1', 'unknown']);
+    expect(device.connectionClosed(connectionA)).toBe(0);
+    expect(device.takeOffline()).toEqual([]);
+    expect(device.connectionClosed(connectionB)).toBe(1);
+    expect(device.takeOffline().map((s) => s.attrs.id)).toEqual(['b1']);
+  });
+
+  it('a re-delivery is owed by the connection it went to', () => {
+    const device = new AccountRegistry().ensure('5511999990009').device(1);
+    device.delivered(connectionA, message('m1'));
+    device.connectionClosed(connectionA);
+    const [again] = device.takeOffline();
+    device.delivered(connectionB, again!);
+    expect(device.connectionClosed(connectionA)).toBe(0);
+    expect(device.connectionClosed(connectionB)).toBe(1);
+    expect(device.takeOffline().map((s) => s.attrs.id)).toEqual(['m1']);
+  });
+
+  it('is bounded like the offline queue (the oldest go first)', () => {
+    const device = new AccountRegistry().ensure('5511999990010').device(1);
+    for (let i = 0; i < MAX_OFFLINE_STANZAS + 5; i++) device.delivered(connectionA, message(`u${i}`));
+    expect(device.unreceiptedCount).toBe(MAX_OFFLINE_STANZAS);
+    device.queueOffline({ tag: 'message', attrs: { id: 'queued' } });
+    expect(device.connectionClosed(connectionA)).toBe(MAX_OFFLINE_STANZAS);
+    const queued = device.takeOffline();
+    expect(queued).toHaveLength(MAX_OFFLINE_STANZAS);
+    expect(queued[0]!.attrs.id).toBe('u6');
+    expect(queued[queued.length - 1]!.attrs.id).toBe('queued');
+  });
+});

@@ -30,6 +30,13 @@ export class Device {
   connection: SandboxConnection | null = null;
   /** Allocated on first use: most devices never go offline with stanzas pending. */
   private offline: BinaryNode[] | null = null;
+  /**
+   * Message stanzas a connection of this device was sent and has not receipted
+   * yet, by message id, in delivery order. WhatsApp keeps a message until the
+   * device's receipt: one the device never confirmed (it crashed after reading
+   * it) is delivered again at its next login. Allocated on first use.
+   */
+  private unreceipted: Map<string, { stanza: BinaryNode; connection: object }> | null = null;
 
   constructor(readonly id: number) {}
 
@@ -37,6 +44,50 @@ export class Device {
     this.offline ??= [];
     this.offline.push(stanza);
     if (this.offline.length > MAX_OFFLINE_STANZAS) this.offline.shift();
+  }
+
+  /** `stanza` went to `connection` (live, or from the offline queue at login): a message stays owed until receipted. */
+  delivered(connection: object, stanza: BinaryNode): void {
+    const id = stanza.attrs.id;
+    if (stanza.tag !== 'message' || !id) return;
+    this.unreceipted ??= new Map();
+    this.unreceipted.delete(id); // a re-delivery moves to the end: delivery order
+    this.unreceipted.set(id, { stanza, connection });
+    // Bounded like the offline queue: a device that never receipts cannot grow the server.
+    if (this.unreceipted.size > MAX_OFFLINE_STANZAS) this.unreceipted.delete(this.unreceipted.keys().next().value as string);
+  }
+
+  /** The device confirmed these messages (`<receipt>` of any type, or `<ack class="message">`): no longer owed. */
+  receipted(ids: string[]): void {
+    if (!this.unreceipted) return;
+    for (const id of ids) this.unreceipted.delete(id);
+    if (this.unreceipted.size === 0) this.unreceipted = null;
+  }
+
+  /**
+   * `connection` closed: what it never receipted goes back to the front of
+   * the offline queue, in delivery order, marked offline, for the next login.
+   * Returns how many stanzas were requeued.
+   */
+  connectionClosed(connection: object): number {
+    if (!this.unreceipted) return 0;
+    const owed: BinaryNode[] = [];
+    for (const [id, entry] of this.unreceipted) {
+      if (entry.connection !== connection) continue;
+      owed.push({ ...entry.stanza, attrs: { ...entry.stanza.attrs, offline: '1' } });
+      this.unreceipted.delete(id);
+    }
+    if (this.unreceipted.size === 0) this.unreceipted = null;
+    if (owed.length === 0) return 0;
+    const queue = [...owed, ...(this.offline ?? [])];
+    // Same bound as queueOffline: the oldest go first.
+    this.offline = queue.length > MAX_OFFLINE_STANZAS ? queue.slice(queue.length - MAX_OFFLINE_STANZAS) : queue;
+    return owed.length;
+  }
+
+  /** Messages sent and not receipted yet (for tests and stats). */
+  get unreceiptedCount(): number {
+    return this.unreceipted?.size ?? 0;
   }
 
   takeOffline(): BinaryNode[] {

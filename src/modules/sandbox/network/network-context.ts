@@ -10,6 +10,8 @@ export class NetworkCounters {
   droppedMessages = 0;
   relayedReceipts = 0;
   queuedOffline = 0;
+  /** Messages a device never receipted before its connection closed, queued again for its next login. */
+  redeliveredUnreceipted = 0;
   refusedConnections = 0;
   backgroundFailures = 0;
   private readonly dropped: string[] = [];

@@ -5,7 +5,7 @@ import { WA_CERT_DETAILS, type BinaryNode, type proto } from '@whiskeysockets/ba
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ConflictError, NotFoundError, ValidationError } from '../../../common/errors/domain-errors';
 import { agentsTrusting, type AgentsTrusting } from '../../../common/tls/agents-trusting';
-import { AccountRegistry, type Account } from './account-registry';
+import { AccountRegistry, type Account, type Device } from './account-registry';
 import { decodeJid, unixNow } from './binary-node';
 import { CompanionPairing, type LinkedDevice } from './companion-pairing';
 import { ContactDirectory } from './contact-directory';
@@ -431,6 +431,7 @@ export class SandboxNetwork {
       droppedMessageIds: this.counters.droppedMessageIds,
       relayedReceipts: this.counters.relayedReceipts,
       queuedOffline: this.counters.queuedOffline,
+      redeliveredUnreceipted: this.counters.redeliveredUnreceipted,
       refusedConnections: this.counters.refusedConnections,
       backgroundFailures: this.counters.backgroundFailures,
       media: this.media.stats,
@@ -510,7 +511,10 @@ export class SandboxNetwork {
     const t = unixNow();
     connection.send({ tag: 'success', attrs: { t, props: '0', lid: account.lidJid, location: 'sandbox', creation: t } });
     const offline = device.takeOffline();
-    for (const stanza of offline) connection.send(stanza);
+    for (const stanza of offline) {
+      connection.send(stanza);
+      device.delivered(connection, stanza);
+    }
     // Tells Baileys the offline backlog is done (it flushes its event buffer on this).
     connection.send({ tag: 'ib', attrs: {}, content: [{ tag: 'offline', attrs: { count: String(offline.length) } }] });
   }
@@ -524,8 +528,26 @@ export class SandboxNetwork {
     this.connections.delete(connection);
     this.pairing.connectionClosed(connection);
     const device = connection.account?.devices.get(connection.deviceId);
+    if (device) this.requeueUnreceipted(device, connection);
     if (device?.connection === connection) device.connection = null;
     for (const entry of this.sessions.values()) if (entry.connection === connection) entry.connection = null;
+  }
+
+  /**
+   * What `connection` was sent and never receipted is owed to the device again:
+   * at its next login, or now when a newer connection already replaced this one.
+   */
+  private requeueUnreceipted(device: Device, connection: SandboxConnection): void {
+    const requeued = device.connectionClosed(connection);
+    if (requeued === 0) return;
+    this.counters.redeliveredUnreceipted += requeued;
+    const current = device.connection;
+    if (current && current !== connection && current.isOpen) {
+      for (const stanza of device.takeOffline()) {
+        current.send(stanza);
+        device.delivered(current, stanza);
+      }
+    }
   }
 
   /** Waits for the client to close; terminates the socket after `graceMs`. */

@@ -173,7 +173,7 @@ export interface SandboxStats {
   knownContacts: number;
   /** Contacts closed to make room for others (they reconnect when used again). */
   evictedContacts: number;
-  /** `<message>` stanzas accepted from clients (after the drop fault: relayed = accepted - dropped). */
+  /** `<message>` stanzas the server took (acked) from clients; a dropped one is not taken. */
   acceptedMessages: number;
   relayedMessages: number;
   droppedMessages: number;
@@ -182,6 +182,8 @@ export interface SandboxStats {
   relayedReceipts: number;
   /** Stanzas held for devices that were offline. */
   queuedOffline: number;
+  /** Messages a device never receipted before its connection closed, delivered again at its next login (as WhatsApp does). */
+  redeliveredUnreceipted: number;
   refusedConnections: number;
   /** Background work that failed (a contact that could not start or close, a receipt): each one is also logged. */
   backgroundFailures: number;

@@ -36,8 +36,12 @@ export class StanzaHandler {
         return;
       case 'chatstate':
         return this.chatState(account, node);
+      case 'ack':
+        // A device acks a message it will not receipt (a newsletter post, one it could not decrypt): no longer owed.
+        if (node.attrs.class === 'message' && node.attrs.id) account.devices.get(connection.deviceId)?.receipted([node.attrs.id]);
+        return;
       default:
-        // ack, ib (telemetry), call: nothing to answer.
+        // ib (telemetry), call: nothing to answer.
         return;
     }
   }
@@ -184,14 +188,16 @@ export class StanzaHandler {
 
   private message(connection: SandboxConnection, sender: Account, node: BinaryNode): void {
     const id = node.attrs.id ?? '';
-    // The server takes responsibility for the message (SERVER_ACK) before it may get lost.
-    connection.send({ tag: 'ack', attrs: { class: 'message', id, from: node.attrs.to ?? SERVER_JID, t: unixNow() } });
-    this.ctx.counters.acceptedMessages++;
+    // A dropped message is lost on its way to the server: no ack (SERVER_ACK), no delivery. The
+    // sender learns it only from the missing ack, and sends it again (with the same id).
     const dropRate = this.ctx.faults().dropRate ?? 0;
     if (dropRate > 0 && this.ctx.random() < dropRate) {
       this.ctx.counters.recordDrop(id);
       return;
     }
+    // The server takes responsibility for the message (SERVER_ACK).
+    connection.send({ tag: 'ack', attrs: { class: 'message', id, from: node.attrs.to ?? SERVER_JID, t: unixNow() } });
+    this.ctx.counters.acceptedMessages++;
     this.ctx.counters.relayedMessages++;
     this.remember(sender, id, node.attrs.to);
     const deviceIdentity = child(node, 'device-identity');
@@ -222,6 +228,8 @@ export class StanzaHandler {
   private receipt(connection: SandboxConnection, sender: Account, node: BinaryNode): void {
     const { id = '', to, type } = node.attrs;
     connection.send({ tag: 'ack', attrs: { class: 'receipt', id, from: to ?? SERVER_JID, ...(type ? { type } : {}) } });
+    // Whatever its type (delivery, read, retry...), the device confirmed it has these messages.
+    sender.devices.get(connection.deviceId)?.receipted([id, ...listedIds(node)]);
     if (type === 'server-error') return this.mediaRetry(connection, node);
     const target = decodeJid(to);
     const account = target ? this.ctx.registry.resolve(target.user, target.server) : undefined;
@@ -271,6 +279,7 @@ export class StanzaHandler {
   private deliver(device: Device, stanza: BinaryNode): void {
     if (device.connection?.isOpen) {
       device.connection.send(stanza);
+      device.delivered(device.connection, stanza);
       return;
     }
     device.queueOffline({ ...stanza, attrs: { ...stanza.attrs, offline: '1' } });

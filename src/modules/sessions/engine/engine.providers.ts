@@ -10,6 +10,6 @@ export type { SandboxEndpoint } from './baileys/baileys-engine';
  * WhatsApp. The caller decides (config SANDBOX); this never guesses.
  */
 export function createBaileysEngine(config: AppConfig, sandbox?: SandboxEndpoint): WhatsAppEngine {
-  return new BaileysEngine({ logLevel: config.LOG_LEVEL, sandbox });
+  return new BaileysEngine({ logLevel: config.LOG_LEVEL, sandbox, sendAckTimeoutMs: config.SEND_ACK_TIMEOUT_MS });
 }
 

@@ -150,7 +150,14 @@ export interface EngineConnectOptions {
   /** Used only for sandbox routing and logs. */
   sessionName: string;
   auth: AuthStateStore;
-  onEvent: (event: EngineEvent) => void;
+  /**
+   * Every event of the connection. For a `message` (and a `receipt` of the account's own message), a
+   * returned promise settles once the event is recorded: the engine holds the message's delivery
+   * receipt until then, so a crash before the commit leaves WhatsApp to deliver it again. It must
+   * settle without waiting on this connection (that would hold its frames until the engine's safety
+   * timeout), and should not reject (failures are the consumer's to log and count).
+   */
+  onEvent: (event: EngineEvent) => Promise<void> | void;
   /** Looks up a message ZapHub sent, for WhatsApp's retry requests. */
   getMessage?: (waMessageId: string) => Promise<OutboundContent | undefined>;
 }

@@ -254,12 +254,16 @@ export class SessionDriver extends DriverCore {
     this.connection = connection;
   }
 
-  private onEngineEvent(generation: number, event: EngineEvent): void {
+  private onEngineEvent(generation: number, event: EngineEvent): Promise<void> | void {
     switch (event.type) {
+      // The relay's queue is in arrival order: once it has drained what was handed so far, this
+      // event is recorded (or given up, logged and counted), and the engine lets its receipt go.
       case 'message':
-        return this.inbound.message(event.message);
+        this.inbound.message(event.message);
+        return this.inbound.drain();
       case 'receipt':
-        return this.inbound.receipt(event);
+        this.inbound.receipt(event);
+        return this.inbound.drain();
       case 'creds':
         return;
       default:

@@ -1,6 +1,6 @@
 import { proto } from '@whiskeysockets/baileys';
 import type { AuthStateStore } from '../whatsapp-engine.port';
-import { loadBaileysAuthState, parseAuthValue, serializeAuthValue, type BaileysLogger } from './baileys-auth-state';
+import { loadBaileysAuthState, makeStoreKeyStore, parseAuthValue, serializeAuthValue, type BaileysLogger } from './baileys-auth-state';
 import { BoundedCacheStore } from './bounded-cache.store';
 
 const silent = { level: 'silent', child: () => silent, trace() {}, debug() {}, info() {}, warn() {}, error() {} } as unknown as BaileysLogger;
@@ -77,5 +77,31 @@ describe('loadBaileysAuthState', () => {
 
   it('serializes binary values as BufferJSON text', () => {
     expect(serializeAuthValue({ k: Buffer.from([1, 2, 3]) })).toBe('{"k":{"type":"Buffer","data":"AQID"}}');
+  });
+});
+
+describe('key writes held while inbound messages are unrecorded', () => {
+  it('reads see a deferred write (and a deferred delete) until it is stored', async () => {
+    const { store, keys } = memoryStore();
+    keys.set('session/a', serializeAuthValue({ v: 'old' }));
+    keys.set('session/b', serializeAuthValue({ v: 'b' }));
+    const runs: Array<() => Promise<void>> = [];
+    const ks = makeStoreKeyStore(store);
+    ks.holdWritesWith({ deferWrite: (run) => (runs.push(run), true) });
+    await ks.set({ session: { a: { v: 'new' } as never, b: null } });
+    expect(keys.get('session/a')).toBe(serializeAuthValue({ v: 'old' })); // not stored yet
+    expect(await ks.get('session', ['a', 'b'])).toEqual({ a: { v: 'new' } });
+    await runs[0]!();
+    expect(keys.get('session/a')).toBe(serializeAuthValue({ v: 'new' }));
+    expect(keys.has('session/b')).toBe(false);
+    expect(await ks.get('session', ['a', 'b'])).toEqual({ a: { v: 'new' } });
+  });
+
+  it('writes at once when the hold has nothing pending', async () => {
+    const { store, keys } = memoryStore();
+    const ks = makeStoreKeyStore(store);
+    ks.holdWritesWith({ deferWrite: () => false });
+    await ks.set({ session: { a: { v: 1 } as never } });
+    expect(keys.get('session/a')).toBe(serializeAuthValue({ v: 1 }));
   });
 });

@@ -24,6 +24,13 @@ export interface BaileysAuthState {
   saveCreds(): Promise<void>;
   /** Key-store reads and writes still running (Baileys keeps writing briefly after a close). */
   keyOpsInFlight(): number;
+  /** From now on, key writes go through `hold` (see InboundCommitGate.deferWrite). */
+  holdKeyWritesWith(hold: KeyWriteHold): void;
+}
+
+/** Defers a write while inbound messages are unrecorded: false = nothing to wait for, write now. */
+export interface KeyWriteHold {
+  deferWrite(run: () => Promise<void>): boolean;
 }
 
 export const serializeAuthValue = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
@@ -36,8 +43,15 @@ export const parseAuthValue = <T>(text: string): T => JSON.parse(text, BufferJSO
  * own stores). `app-state-sync-key` values must be revived as protobuf
  * objects, as useMultiFileAuthState does, or app-state sync fails.
  */
-export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inFlight(): number } {
+export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inFlight(): number; holdWritesWith(hold: KeyWriteHold): void } {
   let inFlight = 0;
+  let hold: KeyWriteHold | null = null;
+  /**
+   * Deferred writes not stored yet, `${type}\u0000${id}` -> serialized value (null: deleted) and the
+   * number of the write that set it: reads see them, so a deferral never shows stale keys.
+   */
+  const unstored = new Map<string, { value: string | null; write: number }>();
+  let writes = 0;
   const track = async <T>(op: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {
@@ -48,8 +62,16 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inF
   };
   return {
     inFlight: () => inFlight,
+    holdWritesWith: (h) => (hold = h),
     async get<T extends keyof SignalDataTypeMap>(type: T, ids: string[]) {
-      const stored = await track(() => store.getKeys(type, ids));
+      const overlay: Record<string, string | null> = {};
+      for (const id of ids) {
+        const entry = unstored.get(`${type}\u0000${id}`);
+        if (entry) overlay[id] = entry.value;
+      }
+      const toRead = ids.filter((id) => !(id in overlay));
+      const stored = toRead.length ? await track(() => store.getKeys(type, toRead)) : {};
+      for (const [id, value] of Object.entries(overlay)) if (value !== null) stored[id] = value;
       const result: { [id: string]: SignalDataTypeMap[T] } = {};
       for (const [id, text] of Object.entries(stored)) {
         let value = parseAuthValue<SignalDataTypeMap[T]>(text);
@@ -68,7 +90,19 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inF
           entries.push({ type, id, value: value ? serializeAuthValue(value) : null });
         }
       }
-      if (entries.length) await track(() => store.setKeys(entries));
+      if (!entries.length) return;
+      const write = ++writes;
+      const run = () => track(() => store.setKeys(entries)).finally(() => {
+        for (const e of entries) {
+          const key = `${e.type}\u0000${e.id}`;
+          if (unstored.get(key)?.write === write) unstored.delete(key);
+        }
+      });
+      if (hold?.deferWrite(run)) {
+        for (const e of entries) unstored.set(`${e.type}\u0000${e.id}`, { value: e.value, write });
+        return;
+      }
+      await run();
     },
   };
 }
@@ -90,5 +124,6 @@ export async function loadBaileysAuthState(store: AuthStateStore, keyCache: Cach
     serializeCreds,
     saveCreds: () => store.saveCreds(serializeCreds()),
     keyOpsInFlight: () => storeKeys.inFlight(),
+    holdKeyWritesWith: (hold) => storeKeys.holdWritesWith(hold),
   };
 }

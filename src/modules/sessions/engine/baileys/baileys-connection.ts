@@ -29,18 +29,21 @@ import type {
 import { captureAsyncLocalStorages, enableOnlyDuringTransactions } from './async-local-storage-tracker';
 import type { BaileysAuthState, BaileysLogger } from './baileys-auth-state';
 import { settlesWithin } from '../../../../common/async/settles-within';
-import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, waitForIdle } from './baileys-socket.helpers';
+import { answerToNextTag, describeIqError, formatPairingCode, rejectPendingQueries, serverAck, waitForIdle } from './baileys-socket.helpers';
 import { WA_BROWSER, WA_WEB_VERSION } from './baileys-version';
 import type { SocketCaches } from './bounded-cache.store';
 import { classifyDisconnect } from './classify-disconnect';
 import { downloadMedia } from './media-download';
 import { CompanionRegRefresh } from './companion-reg-refresh';
 import { CredsWriter } from './creds-writer';
+import { InboundCommitGate, type RawSend } from './inbound-commit-gate';
 import { normalizeInboundMessage, participantReceiptOf, receiptOf, receiptOfOwnUpsert, receiptStatusOf } from './inbound-message.mapper';
 import { toBaileysContent, toQuotedMessage } from './outbound-content.mapper';
 
 type WASocket = ReturnType<typeof makeWASocket>;
 type WsListener = (...args: unknown[]) => void;
+/** What a frame listener gets: a decoded stanza, or raw bytes during the handshake. */
+type WsFrame = { tag?: string; attrs?: Record<string, string> } | Uint8Array;
 
 export interface BaileysConnectionSettings {
   /** ws:// URL of the sandbox for this session; undefined = real WhatsApp. */
@@ -60,6 +63,18 @@ export interface BaileysConnectionSettings {
    * defaults (public roots only).
    */
   media?: { fetchAgent: HttpsAgent; dispatcher: Dispatcher };
+  /**
+   * Longest an inbound message may hold the socket's outgoing frames (its
+   * delivery receipt among them) while it is being recorded; then they go
+   * anyway, logged (see InboundCommitGate).
+   */
+  inboundSettleTimeoutMs: number;
+  /**
+   * How long a send waits for WhatsApp's server to acknowledge the message
+   * (frames the gate holds count against it: keep it above
+   * inboundSettleTimeoutMs).
+   */
+  sendAckTimeoutMs: number;
 }
 
 /** Baileys' QR lifetimes in rc14 (lib/Socket/socket.js, pair-device handler). */
@@ -93,6 +108,9 @@ export class BaileysConnection implements EngineConnection {
   readonly released: Promise<void>;
   private resolveReleased!: () => void;
   private readonly asyncStorages: AsyncLocalStorage<unknown>[];
+  /** Holds outgoing frames (receipts among them) until the inbound messages before them are recorded. */
+  private readonly gate: InboundCommitGate;
+  private settleTimeouts = 0;
 
   constructor(
     private readonly options: EngineConnectOptions,
@@ -145,15 +163,51 @@ export class BaileysConnection implements EngineConnection {
     }));
     this.sock = sock;
     this.asyncStorages = storages;
+    this.gate = this.installCommitGate();
     enableOnlyDuringTransactions(sock.authState.keys, storages);
     this.listen();
   }
 
   // ---- events -------------------------------------------------------------
 
+  /**
+   * Routes every frame the socket writes through the gate. Baileys writes
+   * through its WebSocketClient's `socket.send` (created synchronously inside
+   * makeWASocket), after Noise encryption, in order.
+   */
+  private installCommitGate(): InboundCommitGate {
+    const raw = (this.sock.ws as unknown as { socket: { send: RawSend } | null }).socket;
+    if (!raw) throw new Error('Baileys created no WebSocket: cannot hold receipts until inbound messages are recorded');
+    const send = raw.send.bind(raw);
+    const gate = new InboundCommitGate({
+      send,
+      settleTimeoutMs: this.settings.inboundSettleTimeoutMs,
+      onTimeout: (ids) => {
+        this.settleTimeouts += ids.length;
+        this.log.warn(
+          { waMessageIds: ids.slice(0, 10), count: ids.length, total: this.settleTimeouts },
+          'inbound messages not recorded (or not upserted by Baileys) in time: releasing the frames held behind them',
+        );
+      },
+      onWriteError: (error, what) => {
+        if (what === 'frame') this.log.debug({ err: String(error) }, 'a held frame could not be written (socket closed)');
+        else this.log.error({ err: String(error) }, 'a deferred Signal key write failed');
+      },
+    });
+    raw.send = (data, cb) => gate.send(data, cb);
+    // Key writes (a decrypted message's consumed keys among them) are stored only once the messages before them are recorded.
+    this.auth.holdKeyWritesWith(gate);
+    return gate;
+  }
+
   private listen(): void {
     const { sock } = this;
-    this.onWs('frame', () => (this.lastFrameAt = Date.now()));
+    this.onWs('frame', (frame: unknown) => {
+      this.lastFrameAt = Date.now();
+      // Synchronously, before Baileys' (async) handler can send the receipt: hold what follows.
+      const node = frame as WsFrame;
+      if (!(node instanceof Uint8Array) && node.tag === 'message' && node.attrs?.id) this.gate.messageArrived(node.attrs.id);
+    });
     this.onWs('CB:notification,type:companion_reg_refresh', () => this.onCompanionRegRefresh());
     this.onWs('CB:iq,,pair-success', () => this.companion.markPaired());
     // Events buffered while the socket catches up offline messages would be
@@ -164,11 +218,15 @@ export class BaileysConnection implements EngineConnection {
     this.onEv('creds.update', () => this.writer.request());
     this.onEv('messages.upsert', ({ messages, type }) => {
       for (const msg of messages) {
+        const handedOver: Array<Promise<void> | void> = [];
         const receipt = receiptOfOwnUpsert(msg);
-        if (receipt) this.emit(receipt);
-        if (!isReceivedUpsert(type, msg)) continue;
-        const message = normalizeInboundMessage(msg);
-        if (message) this.emit({ type: 'message', message });
+        if (receipt) handedOver.push(this.emit(receipt));
+        if (isReceivedUpsert(type, msg)) {
+          const message = normalizeInboundMessage(msg);
+          if (message) handedOver.push(this.emit({ type: 'message', message }));
+        }
+        // Whatever Baileys upserted for this id (recorded, or nothing to record): its receipt may go once handed over.
+        if (msg.key?.id) this.settleAfter(msg.key.id, handedOver);
       }
     });
     this.onEv('messages.update', (updates) => {
@@ -208,6 +266,8 @@ export class BaileysConnection implements EngineConnection {
     }
     if (update.connection === 'close') {
       this.isOpen = false;
+      // What is still held never leaves: WhatsApp delivers those messages again at the next login.
+      this.gate.close();
       const error = update.lastDisconnect?.error as { output?: { statusCode?: number }; message?: string } | undefined;
       this.emitClose(classifyDisconnect(error?.output?.statusCode, error?.message, this.closedByUs));
       this.release().catch((error: unknown) => this.log.error({ err: String(error) }, 'releasing the connection failed'));
@@ -221,14 +281,31 @@ export class BaileysConnection implements EngineConnection {
     this.log.warn({ outcome }, 'companion_reg_refresh received');
   }
 
-  private emit(event: EngineEvent): void {
+  private emit(event: EngineEvent): Promise<void> | void {
     if (this.closeEmitted) return;
     try {
-      this.options.onEvent(event);
+      return this.options.onEvent(event);
     } catch (error) {
       // A throwing consumer must not break Baileys' event loop.
       this.log.error({ err: String(error), event: event.type }, 'engine event handler threw');
     }
+  }
+
+  /** Opens the gate for `waMessageId` once the consumer has recorded what was handed over (never rejects). */
+  private settleAfter(waMessageId: string, handedOver: Array<Promise<void> | void>): void {
+    const pending = handedOver.filter((p): p is Promise<void> => p instanceof Promise);
+    if (pending.length === 0) {
+      this.gate.settled(waMessageId);
+      return;
+    }
+    Promise.all(pending).then(
+      () => this.gate.settled(waMessageId),
+      (error: unknown) => {
+        // The consumer's promise is not supposed to reject (it logs and counts its own failures).
+        this.log.error({ err: String(error), waMessageId }, 'recording an inbound message failed; releasing its receipt');
+        this.gate.settled(waMessageId);
+      },
+    );
   }
 
   private emitClose(disconnect: EngineDisconnect): void {
@@ -253,12 +330,21 @@ export class BaileysConnection implements EngineConnection {
   async send(chatId: string, content: OutboundContent, opts: SendOptions = {}): Promise<{ waMessageId: string }> {
     this.assertOpen();
     if (isJidGroup(chatId)) await this.ensureGroupMetadata(chatId);
+    // Listening before sending, so a fast ack is not missed. If sendMessage throws first, the
+    // listener ends by itself (ack, timeout or close) and its outcome is not needed.
+    const acked = opts.waMessageId ? serverAck(this.sock, opts.waMessageId, this.settings.sendAckTimeoutMs) : null;
+    acked?.catch(() => undefined);
     const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content), {
       ...(opts.waMessageId ? { messageId: opts.waMessageId } : {}),
       ...(opts.quoted ? { quoted: toQuotedMessage(chatId, opts.quoted) } : {}),
     });
     const waMessageId = result?.key?.id;
     if (!waMessageId) throw new Error('WhatsApp returned no message id');
+    // Baileys was told the frame was written while the gate may still hold it: the caller records
+    // the message as SENT on return, so it must really have left (else a crash would lose it).
+    await this.gate.whenWritten();
+    // Sent means the server has it: a message it never took (lost on the way) is a failed attempt.
+    await acked;
     return { waMessageId };
   }
 
@@ -371,6 +457,7 @@ export class BaileysConnection implements EngineConnection {
   }
 
   private async releaseOnce(): Promise<void> {
+    this.gate.close();
     this.companion.dispose();
     this.releaseQrWaiters();
     rejectPendingQueries(this.sock);

@@ -33,6 +33,10 @@ export interface BaileysEngineOptions {
   closeTimeoutMs?: number;
   /** How long a media download waits for the sender's phone to re-upload expired media (default 30 s). */
   mediaReuploadTimeoutMs?: number;
+  /** Longest an inbound message may hold a socket's outgoing frames while it is recorded (default 10 s). */
+  inboundSettleTimeoutMs?: number;
+  /** How long a send waits for the server's ack of the message before it fails (default 15 s). */
+  sendAckTimeoutMs?: number;
 }
 
 /** Upper bound for a session's next socket to wait for its previous one to release (see connect). */
@@ -136,6 +140,8 @@ export class BaileysEngine implements WhatsAppEngine {
         pairingCodeFlowMs: this.options.pairingCodeFlowMs ?? 60_000,
         closeTimeoutMs: this.options.closeTimeoutMs ?? 5_000,
         mediaReuploadTimeoutMs: this.options.mediaReuploadTimeoutMs ?? 30_000,
+        inboundSettleTimeoutMs: this.options.inboundSettleTimeoutMs ?? 10_000,
+        sendAckTimeoutMs: this.options.sendAckTimeoutMs ?? 15_000,
         media: this.sandboxMediaAgents(log),
       },
       log,

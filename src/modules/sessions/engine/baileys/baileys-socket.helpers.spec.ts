@@ -1,4 +1,5 @@
-import { describeIqError, formatPairingCode, waitForIdle } from './baileys-socket.helpers';
+import type { BinaryNode } from '@whiskeysockets/baileys';
+import { describeIqError, formatPairingCode, serverAck, waitForIdle } from './baileys-socket.helpers';
 
 describe('baileys socket helpers', () => {
   it('formats pairing codes as WhatsApp shows them', () => {
@@ -24,5 +25,12 @@ describe('baileys socket helpers', () => {
     await waitForIdle(() => inFlight, 1000);
     expect(inFlight).toBe(0);
     expect(Date.now() - started).toBeLessThan(500);
+  });
+
+  it("serverAck waits for the message's ack and refuses an error ack or none", async () => {
+    const answering = (node: BinaryNode | undefined) => ({ waitForMessage: async <T>(id: string) => (id === 'M1' ? node : undefined) as T });
+    await expect(serverAck(answering({ tag: 'ack', attrs: { class: 'message', id: 'M1' } }), 'M1', 100)).resolves.toBeUndefined();
+    await expect(serverAck(answering({ tag: 'ack', attrs: { class: 'message', id: 'M1', error: '479' } }), 'M1', 100)).rejects.toThrow('error 479');
+    await expect(serverAck(answering(undefined), 'M1', 100)).rejects.toThrow('within 100 ms');
   });
 });

@@ -15,6 +15,21 @@ export function answerToNextTag(sock: WASocket, timeoutMs: number): Promise<Bina
   return sock.waitForMessage<BinaryNode>(`${match[1]}${Number(match[2]) + 1}`, timeoutMs);
 }
 
+/**
+ * Resolves once WhatsApp's server acknowledged the message `waMessageId`
+ * (its `<ack class="message">`: the server has it and will deliver it, or
+ * keep it for an offline phone); rejects when the ack carries an error, when
+ * none comes within `timeoutMs`, or when the socket closes first. Baileys'
+ * sendMessage resolves once the frame is written, not acknowledged: a message
+ * the server never took would otherwise count as sent. Call it BEFORE sending,
+ * so a fast ack is not missed.
+ */
+export async function serverAck(sock: Pick<WASocket, 'waitForMessage'>, waMessageId: string, timeoutMs: number): Promise<void> {
+  const node = await sock.waitForMessage<BinaryNode>(waMessageId, timeoutMs);
+  if (!node) throw new Error(`WhatsApp did not acknowledge the message within ${timeoutMs} ms`);
+  if (node.tag === 'ack' && node.attrs.error) throw new Error(`WhatsApp refused the message (error ${node.attrs.error})`);
+}
+
 export function describeIqError(node: BinaryNode): string {
   const error = Array.isArray(node.content) ? node.content.find((c) => c.tag === 'error') : undefined;
   return error ? `${error.attrs.code ?? '?'} ${error.attrs.text ?? ''}`.trim() : 'error';
