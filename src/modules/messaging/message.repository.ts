@@ -50,7 +50,7 @@ export interface ParticipantReceipt {
 /** What one accept statement writes: the message, its outbox row, its file and its Idempotency-Key. */
 export interface AcceptedOutbound {
   id: string;
-  /** The session by name: the statement finds it (visible, locked FOR SHARE) itself. */
+  /** The session by name: the statement finds it (visible, locked FOR KEY SHARE) itself. */
   sessionName: string;
   chatId: string;
   type: string;
@@ -95,15 +95,19 @@ export class MessageRepository {
   /**
    * Accepts an outbound message in ONE statement (autocommit, no interactive
    * transaction: the accept route's cost is this round trip): the session,
-   * found by name and locked FOR SHARE (a DELETE, which cancels what it finds
-   * queued, waits for this statement, and a deleted session accepts nothing),
+   * found by name and locked FOR KEY SHARE (a DELETE renames the row, a key
+   * update that conflicts with it: the DELETE, which cancels what it finds
+   * queued, waits for this statement, and a deleted session accepts nothing).
+   * KEY SHARE, not SHARE: the send records and inbound batches hold the row
+   * FOR NO KEY UPDATE for its stats, which SHARE waits for, and such a wait
+   * deadlocked with them (an accept failed with a 500).
    * the Idempotency-Key when given, the Message (QUEUED), its outbox row
    * (PENDING) and its file. The key goes first and everything else selects
    * from it: a key taken by another request (one still running waits on the
    * unique index until it ends) writes nothing. The foreign keys between the
    * rows are checked at the end of the statement, when all of them exist.
    * The Session table belongs to the sessions module; this statement only
-   * reads and share-locks its row, as `SessionsService.lockVisible` does.
+   * reads and key-share-locks its row, as `SessionsService.lockVisible` does.
    */
   async accept(m: AcceptedOutbound): Promise<AcceptResult> {
     const key = m.idempotency;
@@ -125,7 +129,7 @@ export class MessageRepository {
         )`
       : Prisma.empty;
     const rows = await this.prisma.$queryRaw<Array<{ sessionId: string; created: boolean }>>`
-      WITH s AS (SELECT "id" FROM "Session" WHERE "name" = ${m.sessionName} AND "deletedAt" IS NULL FOR SHARE),
+      WITH s AS (SELECT "id" FROM "Session" WHERE "name" = ${m.sessionName} AND "deletedAt" IS NULL FOR KEY SHARE),
       ${parent}
       msg AS (
         INSERT INTO "Message" ("id", "sessionId", "chatId", "direction", "type", "status", "text", "content", "replyToId", "createdAt", "updatedAt")
@@ -161,7 +165,7 @@ export class MessageRepository {
           ${batch.map((_, i) => i)}::int[]
         ) AS x("id", "sessionName", "chatId", "type", "text", "content", "replyToId", "at", "key", "requestHash", "response", "ord")
       ), s AS (
-        SELECT "id", "name" FROM "Session" WHERE "name" IN (SELECT "sessionName" FROM x) AND "deletedAt" IS NULL ORDER BY "id" FOR SHARE
+        SELECT "id", "name" FROM "Session" WHERE "name" IN (SELECT "sessionName" FROM x) AND "deletedAt" IS NULL ORDER BY "id" FOR KEY SHARE
       ), k AS (
         INSERT INTO "IdempotencyKey" ("sessionId", "key", "requestHash", "messageId", "response", "createdAt")
         SELECT s."id", x."key", x."requestHash", x."id", x."response", x."at" FROM x JOIN s ON s."name" = x."sessionName" WHERE x."key" IS NOT NULL

@@ -120,6 +120,9 @@ export class SessionRepository {
   /**
    * DELETE: hides the row at once and frees its name (renamed with its id), and
    * leaves the unlink + removal to a worker. False when it did not exist.
+   * Renaming changes a unique key, so this UPDATE locks the row FOR UPDATE:
+   * it waits for the work holding the row FOR KEY SHARE (`lockVisible`, a
+   * message being accepted) and that work then sees the row deleted.
    */
   async markDeleted(id: string, tx?: DbTransaction): Promise<boolean> {
     const count = await dbClient(this.prisma, tx).$executeRaw`
@@ -131,13 +134,13 @@ export class SessionRepository {
   }
 
   /**
-   * Locks a visible session's row FOR SHARE until the transaction ends: work
+   * Locks a visible session's row FOR KEY SHARE until the transaction ends: work
    * that hangs off the session (a message accepted) commits before a DELETE
    * (which updates the row) or sees it deleted. False when deleted or unknown.
    */
   async lockVisible(tx: DbTransaction, id: string): Promise<boolean> {
     const rows = await dbClient(this.prisma, tx).$queryRaw<Array<{ id: string }>>`
-      SELECT id::text AS id FROM "Session" WHERE id = ${id}::uuid AND "deletedAt" IS NULL FOR SHARE`;
+      SELECT id::text AS id FROM "Session" WHERE id = ${id}::uuid AND "deletedAt" IS NULL FOR KEY SHARE`;
     return rows.length > 0;
   }
 

@@ -113,7 +113,7 @@ export class SessionsService {
   }
 
   /**
-   * Holds a visible session (FOR SHARE) until the caller's transaction ends,
+   * Holds a visible session (FOR KEY SHARE: a DELETE renames it, a key update that waits for it) until the caller's transaction ends,
    * so what it writes for the session commits before a DELETE of it or not at
    * all; NotFoundError when the session is deleted or unknown.
    */

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
 import { PrismaService } from '../../../src/infra/prisma/prisma.service';
 import { MessageRepository, type AcceptedOutbound } from '../../../src/modules/messaging/message.repository';
 import { SessionRepository } from '../../../src/modules/sessions/session.repository';
 import { query } from '../../helpers/db-query';
-import { createTestEnv, type TestEnv } from '../../helpers/test-env';
+import { createTestEnv, waitFor, type TestEnv } from '../../helpers/test-env';
 
 const TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -83,5 +84,62 @@ describe('batched accept (PostgreSQL)', () => {
     const chat = '5511911110003@s.whatsapp.net';
     await expect(messages.acceptMany([outbound('batch-one', chat, 'd1', 'dup'), outbound('batch-one', chat, 'd2', 'dup')], TTL_MS)).rejects.toThrow();
     expect(await query(env.databaseUrl, `SELECT 1 FROM "IdempotencyKey" WHERE key = 'dup'`)).toEqual([]);
+  });
+
+  /**
+   * Outcome of an accept issued while `holder` keeps a lock on the session's row: 'done' when it
+   * finished, 'waits' as soon as PostgreSQL shows a backend of this database waiting for a lock.
+   */
+  async function acceptBeside(holder: Client, accept: () => Promise<unknown>): Promise<'done' | 'waits'> {
+    const holderPid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    let finished = false;
+    const running = accept().finally(() => (finished = true));
+    const outcome = await waitFor(async () => {
+      if (finished) return 'done' as const;
+      const waiting = await query(
+        env.databaseUrl,
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+        [holderPid],
+      );
+      return waiting.length ? ('waits' as const) : null;
+    }, 'the accept to finish or to wait for a lock');
+    return outcome === 'done' ? (await running, outcome) : (void running.catch(() => undefined), outcome);
+  }
+
+  it('does not wait for a transaction holding the session row for its stats (a deadlock with the send records answered 500 in CI)', async () => {
+    const one = (await sessions.findByName('batch-one'))!;
+    const holder = new Client({ connectionString: env.databaseUrl });
+    await holder.connect();
+    try {
+      // What a send record or an inbound batch holds until it commits: the session's row FOR NO KEY UPDATE.
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM "Session" WHERE id = $1 FOR NO KEY UPDATE`, [one.id]);
+      const chat = '5511911110004@s.whatsapp.net';
+      expect(await acceptBeside(holder, () => messages.accept(outbound('batch-one', chat, 'lone')))).toBe('done');
+      expect(await acceptBeside(holder, () => messages.acceptMany([outbound('batch-one', chat, 'batched', 'key-held')], TTL_MS))).toBe('done');
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  });
+
+  it('still waits for a DELETE of the session under way, then accepts nothing for it', async () => {
+    const doomed = (await sessions.create('batch-doomed', {}, 'STOPPED'))!;
+    const holder = new Client({ connectionString: env.databaseUrl });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      // What SessionRepository.markDeleted does (the name changes too: a key update, FOR UPDATE).
+      await holder.query(`UPDATE "Session" SET "deletedAt" = now(), name = name || '~deleted~' || id::text WHERE id = $1`, [doomed.id]);
+      const chat = '5511911110005@s.whatsapp.net';
+      const lone = outbound('batch-doomed', chat, 'too late');
+      let result: Promise<unknown> | undefined;
+      expect(await acceptBeside(holder, () => (result = messages.accept(lone)))).toBe('waits');
+      await holder.query('COMMIT');
+      expect(await result).toEqual({ sessionId: null, created: false });
+      expect(await query(env.databaseUrl, 'SELECT 1 FROM "Message" WHERE "sessionId" = $1', [doomed.id])).toEqual([]);
+    } finally {
+      await holder.end();
+    }
   });
 });
