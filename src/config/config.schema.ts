@@ -235,7 +235,13 @@ export const baseConfigSchema = z.object({
   QUEUE_SESSION_INIT_ATTEMPTS: int(1, 100).default(3),
   QUEUE_SESSION_CLOSE_CONCURRENCY: int(1, 1000).default(3),
   QUEUE_SESSION_CLOSE_ATTEMPTS: int(1, 100).default(2),
-  QUEUE_MESSAGE_SEND_CONCURRENCY: int(1, 1000).default(5),
+  /**
+   * Chats drained at once per worker, all sessions together. A drain mostly waits (typing, the
+   * gap between a chat's messages, WhatsApp's ack, the rate limit), so this is high: at 5, five
+   * humanized chats typing held every other session of the worker back; beyond ~32 the 2-core
+   * bench machine is CPU-bound and more only queues sends inside Baileys (npm run bench:messages).
+   */
+  QUEUE_MESSAGE_SEND_CONCURRENCY: int(1, 1000).default(32),
   QUEUE_MESSAGE_SEND_ATTEMPTS: int(1, 100).default(5),
   QUEUE_MESSAGE_RECEIVE_CONCURRENCY: int(1, 1000).default(10),
   QUEUE_MESSAGE_RECEIVE_ATTEMPTS: int(1, 100).default(3),
