@@ -99,11 +99,6 @@ export class SessionsService {
     await this.sessions.incrementStatMany(outcome, [...counts].map(([id, by]) => ({ id, by })), tx);
   }
 
-  /** Counts a received message in the session's stats, inside the caller's transaction. */
-  async countReceived(tx: DbTransaction, sessionId: string): Promise<void> {
-    await this.sessions.incrementStat(sessionId, 'received', 1, tx);
-  }
-
   /**
    * Counts received messages of several sessions in the session stats, in one statement inside
    * the caller's transaction (a batch of the inbound recorder): `counts` maps session id to number.
