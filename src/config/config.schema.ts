@@ -133,6 +133,11 @@ export const baseConfigSchema = z.object({
   /** Identifies this replica in locks, leases and logs; defaults to hostname-pid. */
   INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/).optional(),
   DATABASE_URL: url(['postgresql:', 'postgres:']),
+  /**
+   * Prepare frequent statements once per connection (named statements). Turn off behind a pooler
+   * that cannot keep them (PgBouncer in transaction mode before 1.21, or without max_prepared_statements).
+   */
+  DATABASE_PREPARED_STATEMENTS: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']),
   /** Prefix of every Redis key (BullMQ queues, locks, leases): lets several deployments or test files share one Redis. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { message: 'must match ^[A-Za-z0-9_-]{1,64}$' }).default('zaphub'),

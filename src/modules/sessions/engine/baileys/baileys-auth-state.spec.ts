@@ -105,3 +105,61 @@ describe('key writes held while inbound messages are unrecorded', () => {
     expect(keys.get('session/a')).toBe(serializeAuthValue({ v: 1 }));
   });
 });
+
+describe('keys known to be absent', () => {
+  it('asks the store once for a key it does not have, and again only after the key is written', async () => {
+    const { store, calls } = memoryStore();
+    const ks = makeStoreKeyStore(store);
+    expect(await ks.get('tctoken', ['contact'])).toEqual({});
+    expect(await ks.get('tctoken', ['contact'])).toEqual({});
+    expect(calls.getKeys).toBe(1);
+    await ks.set({ tctoken: { contact: { token: Buffer.from('t') } as never } });
+    expect(await ks.get('tctoken', ['contact'])).toEqual({ contact: { token: Buffer.from('t') } });
+    expect(calls.getKeys).toBe(2);
+    await ks.set({ tctoken: { contact: null } });
+    expect(await ks.get('tctoken', ['contact'])).toEqual({});
+    expect(await ks.get('tctoken', ['contact'])).toEqual({});
+    expect(calls.getKeys).toBe(3);
+  });
+
+  it('does not remember a miss read while the key was being written', async () => {
+    const { store, keys } = memoryStore();
+    let finishWrite!: () => void;
+    const slowStore: AuthStateStore = {
+      ...store,
+      // The write lands only when the test says: a read meanwhile sees the store without it.
+      setKeys: (entries) => new Promise<void>((resolve) => (finishWrite = () => void store.setKeys(entries).then(resolve))),
+    };
+    const ks = makeStoreKeyStore(slowStore);
+    const writing = ks.set({ 'sender-key': { group: { k: 1 } as never } });
+    expect(await ks.get('sender-key', ['group'])).toEqual({}); // read before the write landed
+    finishWrite();
+    await writing;
+    expect(keys.has('sender-key/group')).toBe(true);
+    expect(await ks.get('sender-key', ['group'])).toEqual({ group: { k: 1 } });
+  });
+
+  it('does not remember a miss read just before a write of the key landed', async () => {
+    const { store } = memoryStore();
+    const read = store.getKeys.bind(store);
+    let releaseRead: (() => void) | null = null;
+    const readStarted = new Promise<void>((started) => {
+      let first = true;
+      store.getKeys = async (type, ids) => {
+        const snapshot = await read(type, ids); // what PostgreSQL saw, before the write below
+        if (!first) return snapshot;
+        first = false;
+        started();
+        await new Promise<void>((resolve) => (releaseRead = resolve));
+        return snapshot;
+      };
+    });
+    const ks = makeStoreKeyStore(store);
+    const slowRead = ks.get('session', ['peer']);
+    await readStarted;
+    await ks.set({ session: { peer: { s: 1 } as never } }); // lands while the read is out
+    releaseRead!();
+    expect(await slowRead).toEqual({});
+    expect(await ks.get('session', ['peer'])).toEqual({ peer: { s: 1 } });
+  });
+});

@@ -10,6 +10,7 @@ import {
   type SignalDataTypeMap,
   type SignalKeyStore,
 } from '@whiskeysockets/baileys';
+import { LRUCache } from 'lru-cache';
 import type { AuthStateStore } from '../whatsapp-engine.port';
 
 /** Baileys' logger interface (not exported from the package root). */
@@ -33,6 +34,13 @@ export interface KeyWriteHold {
   deferWrite(run: () => Promise<void>): boolean;
 }
 
+/**
+ * Keys known to be absent, per socket. Baileys' cacheable store keeps only keys it found, so a key
+ * that does not exist is asked of PostgreSQL on every use: Baileys 7 reads the recipient's
+ * `tctoken` on every send, and most contacts have none (one SELECT per message for nothing).
+ */
+const KNOWN_ABSENT = { max: 5_000, ttlMs: 5 * 60_000 } as const;
+
 export const serializeAuthValue = (value: unknown): string => JSON.stringify(value, BufferJSON.replacer);
 
 export const parseAuthValue = <T>(text: string): T => JSON.parse(text, BufferJSON.reviver) as T;
@@ -42,6 +50,11 @@ export const parseAuthValue = <T>(text: string): T => JSON.parse(text, BufferJSO
  * `get`, one transaction per `set` (null or undefined deletes, as in Baileys'
  * own stores). `app-state-sync-key` values must be revived as protobuf
  * objects, as useMultiFileAuthState does, or app-state sync fails.
+ *
+ * A key PostgreSQL did not have is remembered as absent (bounded, expiring)
+ * until this store writes it: a session's keys have one writer, its owner's
+ * socket, which is this store. A read that overlaps a write of the same key
+ * does not remember its miss (it may have read before the write landed).
  */
 export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inFlight(): number; holdWritesWith(hold: KeyWriteHold): void } {
   let inFlight = 0;
@@ -52,6 +65,12 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inF
    */
   const unstored = new Map<string, { value: string | null; write: number }>();
   let writes = 0;
+  const absent = new LRUCache<string, true>({ max: KNOWN_ABSENT.max, ttl: KNOWN_ABSENT.ttlMs, ttlAutopurge: false, updateAgeOnGet: false });
+  /** Writes of a key asked for and not stored yet (a read meanwhile may miss what is about to be there). */
+  const writing = new Map<string, number>();
+  /** Keys stored so far, and when each recent one was (in that count): a read that began earlier may have missed it. */
+  let keysStored = 0;
+  const storedAt = new LRUCache<string, number>({ max: KNOWN_ABSENT.max });
   const track = async <T>(op: () => Promise<T>): Promise<T> => {
     inFlight++;
     try {
@@ -69,8 +88,15 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inF
         const entry = unstored.get(`${type}\u0000${id}`);
         if (entry) overlay[id] = entry.value;
       }
-      const toRead = ids.filter((id) => !(id in overlay));
+      const toRead = ids.filter((id) => !(id in overlay) && !absent.has(`${type}\u0000${id}`));
+      const readFrom = keysStored;
       const stored = toRead.length ? await track(() => store.getKeys(type, toRead)) : {};
+      // (More keys stored meanwhile than storedAt holds: it may have forgotten one of them.)
+      const storesKnown = keysStored - readFrom < KNOWN_ABSENT.max;
+      for (const id of toRead) {
+        const key = `${type}\u0000${id}`;
+        if (storesKnown && !(id in stored) && !writing.has(key) && (storedAt.get(key) ?? 0) <= readFrom) absent.set(key, true);
+      }
       for (const [id, value] of Object.entries(overlay)) if (value !== null) stored[id] = value;
       const result: { [id: string]: SignalDataTypeMap[T] } = {};
       for (const [id, text] of Object.entries(stored)) {
@@ -92,10 +118,19 @@ export function makeStoreKeyStore(store: AuthStateStore): SignalKeyStore & { inF
       }
       if (!entries.length) return;
       const write = ++writes;
+      for (const e of entries) {
+        const key = `${e.type}\u0000${e.id}`;
+        absent.delete(key);
+        writing.set(key, (writing.get(key) ?? 0) + 1);
+      }
       const run = () => track(() => store.setKeys(entries)).finally(() => {
         for (const e of entries) {
           const key = `${e.type}\u0000${e.id}`;
           if (unstored.get(key)?.write === write) unstored.delete(key);
+          const left = (writing.get(key) ?? 1) - 1;
+          if (left > 0) writing.set(key, left);
+          else writing.delete(key);
+          storedAt.set(key, ++keysStored);
         }
       });
       if (hold?.deferWrite(run)) {
