@@ -34,7 +34,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
  * many, and this many statements at once: the pool has 10 connections).
  */
 const ACCEPTS_PER_STATEMENT = 100;
-const ACCEPT_STATEMENTS_IN_FLIGHT = 3;
+const ACCEPT_STATEMENTS_IN_FLIGHT = 5;
 
 @Injectable()
 export class MessagesService implements OnModuleInit {

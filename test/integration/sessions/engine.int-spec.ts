@@ -183,6 +183,42 @@ describe('BaileysEngine against the sandbox, auth state in PostgreSQL', () => {
     await s.connection.sendPresence(`${contact}@s.whatsapp.net`, 'paused');
   });
 
+  it('sends from an async chain born inside a finished key-store transaction like from anywhere else: no Signal counter is reused, every text arrives', async () => {
+    // Baileys keeps its key-store transaction in an AsyncLocalStorage: an async chain that began inside
+    // a transaction (a handler of an event Baileys emitted there, and what it starts) still carries it
+    // once it is over. A send from such a chain, while any other transaction runs, took that finished
+    // transaction for its own: its Signal session state was read stale and never stored, so the next
+    // send reused its message counter and the contact dropped it ("Key used already or never filled").
+    // bench:messages lost about 10 of 20,000 messages that way.
+    const id = await newSession('tainted');
+    const s = await pair('tainted', id, storeFor(id), '5511900000009');
+    const contact = '5511988880009';
+    const to = `${contact}@s.whatsapp.net`;
+    type KeyStore = { transaction<T>(work: () => Promise<T>, key: string): Promise<T> };
+    const keys = (s.connection as unknown as { sock: { authState: { keys: KeyStore } } }).sock.authState.keys;
+
+    const first = await s.connection.send(to, { type: 'text', text: 'one' });
+    let go!: () => void;
+    const goSignal = new Promise<void>((resolve) => (go = resolve));
+    let fromFinishedTransaction!: Promise<{ waMessageId: string }>;
+    await keys.transaction(async () => {
+      fromFinishedTransaction = goSignal.then(() => s.connection.send(to, { type: 'text', text: 'two' }));
+    }, 'an-earlier-transaction');
+    // Another transaction under way (as sends and receipts of other chats keep one open under load).
+    let endOther!: () => void;
+    const other = keys.transaction(() => new Promise<void>((resolve) => (endOther = resolve)), 'another-transaction');
+    go();
+    const second = await fromFinishedTransaction;
+    endOther();
+    await other;
+    const third = await s.connection.send(to, { type: 'text', text: 'three' });
+
+    const ids = [first, second, third].map((m) => m.waMessageId);
+    const arrived = () => network.contactMessages(contact).filter((m) => ids.includes(m.waMessageId));
+    await waitFor(() => arrived().length === 3, () => `all three texts at the contact (arrived: ${arrived().map((m) => m.text).join(', ')})`, 15_000);
+    expect(arrived().map((m) => m.text)).toEqual(['one', 'two', 'three']);
+  });
+
   it('emits inbound messages from a contact', async () => {
     const id = await newSession('receiver');
     const s = await pair('receiver', id, storeFor(id), '5511900000004');

@@ -281,10 +281,24 @@ export class BaileysConnection implements EngineConnection {
     this.log.warn({ outcome }, 'companion_reg_refresh received');
   }
 
+  /**
+   * Runs `fn` (and every async chain it starts) outside Baileys' key-store
+   * transactions. Baileys finds its transaction in an AsyncLocalStorage and
+   * joins it when there is one ("nested"): a caller whose async chain began
+   * inside a transaction that is over (a handler of an event Baileys emitted
+   * there, a drain that handler started...) would join that finished one, read
+   * Signal state from its stale cache and never store what it changed, so the
+   * next send reused a message counter and the contact dropped the message.
+   */
+  private outsideKeyTransactions<T>(fn: () => T): T {
+    return this.asyncStorages.reduce<() => T>((inner, storage) => () => storage.exit(inner), fn)();
+  }
+
   private emit(event: EngineEvent): Promise<void> | void {
     if (this.closeEmitted) return;
     try {
-      return this.options.onEvent(event);
+      // Baileys emits some events inside its key-store transactions: what the consumer starts must not inherit one.
+      return this.outsideKeyTransactions(() => this.options.onEvent(event));
     } catch (error) {
       // A throwing consumer must not break Baileys' event loop.
       this.log.error({ err: String(error), event: event.type }, 'engine event handler threw');
@@ -334,10 +348,11 @@ export class BaileysConnection implements EngineConnection {
     // listener ends by itself (ack, timeout or close) and its outcome is not needed.
     const acked = opts.waMessageId ? serverAck(this.sock, opts.waMessageId, this.settings.sendAckTimeoutMs) : null;
     acked?.catch(() => undefined);
-    const result = await this.sock.sendMessage(chatId, toBaileysContent(chatId, content), {
+    const result = await this.outsideKeyTransactions(() => this.sock.sendMessage(chatId, toBaileysContent(chatId, content), {
       ...(opts.waMessageId ? { messageId: opts.waMessageId } : {}),
       ...(opts.quoted ? { quoted: toQuotedMessage(chatId, opts.quoted) } : {}),
-    });
+      }),
+    );
     const waMessageId = result?.key?.id;
     if (!waMessageId) throw new Error('WhatsApp returned no message id');
     // Baileys was told the frame was written while the gate may still hold it: the caller records
@@ -350,19 +365,19 @@ export class BaileysConnection implements EngineConnection {
 
   async sendPresence(chatId: string, presence: Presence): Promise<void> {
     this.assertOpen();
-    await this.sock.sendPresenceUpdate(presence, chatId);
+    await this.outsideKeyTransactions(() => this.sock.sendPresenceUpdate(presence, chatId));
   }
 
   async markRead(chatId: string, waMessageIds: string[]): Promise<void> {
     this.assertOpen();
     if (waMessageIds.length === 0) return;
     const keys: WAMessageKey[] = waMessageIds.map((id) => ({ remoteJid: chatId, id, fromMe: false }));
-    await this.sock.readMessages(keys);
+    await this.outsideKeyTransactions(() => this.sock.readMessages(keys));
   }
 
   async downloadMedia(raw: unknown): Promise<DownloadedMedia> {
     this.assertUsable();
-    const reupload = (message: WAMessage) => this.sock.updateMediaMessage(message);
+    const reupload = (message: WAMessage) => this.outsideKeyTransactions(() => this.sock.updateMediaMessage(message));
     return downloadMedia(raw, reupload, { dispatcher: this.settings.media?.dispatcher, reuploadTimeoutMs: this.settings.mediaReuploadTimeoutMs });
   }
 
@@ -381,7 +396,7 @@ export class BaileysConnection implements EngineConnection {
       // answer to its iq: Baileys numbers tags `<prefix><n>` and takes the next
       // one synchronously inside requestPairingCode.
       const answer = answerToNextTag(this.sock, this.settings.connectTimeoutMs);
-      const code = await this.sock.requestPairingCode(digits);
+      const code = await this.outsideKeyTransactions(() => this.sock.requestPairingCode(digits));
       const response = await answer;
       if (!response) throw new Error('WhatsApp did not confirm the pairing code in time');
       if (response.attrs.type === 'error') throw new Error(`WhatsApp refused the pairing code request (${describeIqError(response)})`);
