@@ -6,6 +6,7 @@ import { loadBaileysAuthState, type BaileysLogger } from './baileys-auth-state';
 import { BaileysConnection, type BaileysConnectionSettings } from './baileys-connection';
 import { settlesWithin } from '../../../../common/async/settles-within';
 import { createSocketCaches } from './bounded-cache.store';
+import { installLibsignalJobContext } from './libsignal-job-context';
 
 /** Where the sandbox's fake WhatsApp listens and the test root its certificates chain to. */
 export interface SandboxEndpoint {
@@ -63,6 +64,8 @@ export class BaileysEngine implements WhatsAppEngine {
   private mediaAgents: { caPem: string; agents: AgentsTrusting } | null = null;
 
   constructor(private readonly options: BaileysEngineOptions) {
+    // Before any socket encrypts: Signal jobs of one contact, shared by every session of the process, must not run in another's transaction.
+    installLibsignalJobContext();
     this.log = pino({ level: options.logLevel, base: { component: 'whatsapp-engine' } });
     const baileysLevel = BAILEYS_QUIET_LEVELS.includes(options.logLevel) ? options.logLevel : 'warn';
     this.baileysLog = pino({
