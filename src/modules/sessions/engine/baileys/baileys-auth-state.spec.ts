@@ -128,7 +128,7 @@ describe('keys known to be absent', () => {
     const slowStore: AuthStateStore = {
       ...store,
       // The write lands only when the test says: a read meanwhile sees the store without it.
-      setKeys: (entries) => new Promise<void>((resolve) => (finishWrite = () => void store.setKeys(entries).then(resolve))),
+      setKeys: (entries) => new Promise<void>((resolve, reject) => (finishWrite = () => void store.setKeys(entries).then(resolve, reject))),
     };
     const ks = makeStoreKeyStore(slowStore);
     const writing = ks.set({ 'sender-key': { group: { k: 1 } as never } });

@@ -348,11 +348,11 @@ export class BaileysConnection implements EngineConnection {
     // listener ends by itself (ack, timeout or close) and its outcome is not needed.
     const acked = opts.waMessageId ? serverAck(this.sock, opts.waMessageId, this.settings.sendAckTimeoutMs) : null;
     acked?.catch(() => undefined);
-    const result = await this.outsideKeyTransactions(() => this.sock.sendMessage(chatId, toBaileysContent(chatId, content), {
+    const options = {
       ...(opts.waMessageId ? { messageId: opts.waMessageId } : {}),
       ...(opts.quoted ? { quoted: toQuotedMessage(chatId, opts.quoted) } : {}),
-      }),
-    );
+    };
+    const result = await this.outsideKeyTransactions(() => this.sock.sendMessage(chatId, toBaileysContent(chatId, content), options));
     const waMessageId = result?.key?.id;
     if (!waMessageId) throw new Error('WhatsApp returned no message id');
     // Baileys was told the frame was written while the gate may still hold it: the caller records
